@@ -1,0 +1,1 @@
+"""The worker mesh: Dramatiq actors, channels and the appointment update path."""

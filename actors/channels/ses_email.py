@@ -1,0 +1,52 @@
+"""E-mail through Amazon SES with boto3 (which honours AWS_ENDPOINT_URL_SES itself)."""
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from actors.channels.errors import PermanentError, RetryableError
+
+RETRYABLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException",
+                   "ServiceUnavailable", "InternalFailure", "RequestTimeout"}
+PERMANENT_CODES = {
+    "MessageRejected": "message rejected by SES",
+    "MailFromDomainNotVerified": "sender domain not verified",
+    "ConfigurationSetDoesNotExist": "configuration set missing",
+    "AccountSendingPausedException": "SES sending paused for the account",
+    "InvalidParameterValue": "invalid address or content",
+}
+
+
+def classify(error: ClientError) -> Exception:
+    code = error.response.get("Error", {}).get("Code", "Unknown")
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in RETRYABLE_CODES or status >= 500 or status == 429:
+        return RetryableError(code, "SES busy or unavailable")
+    return PermanentError(code, PERMANENT_CODES.get(code, "rejected by SES"))
+
+
+class SesEmail:
+    provider = "ses"
+
+    def __init__(self, *, region, sender, timeout=10.0):
+        # Retries are ours (with the notification's deadline in mind), not botocore's.
+        config = Config(connect_timeout=timeout, read_timeout=timeout,
+                        retries={"max_attempts": 1, "mode": "standard"})
+        self.client = boto3.client("ses", region_name=region, config=config)
+        self.sender = sender
+
+    def send_email(self, to: str, subject: str, text: str, html: str) -> str:
+        try:
+            response = self.client.send_email(
+                Source=self.sender,
+                Destination={"ToAddresses": [to]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
+                             "Html": {"Data": html, "Charset": "UTF-8"}},
+                },
+            )
+        except ClientError as error:
+            raise classify(error) from None
+        except BotoCoreError as error:
+            raise RetryableError(type(error).__name__, "could not reach SES") from None
+        return response["MessageId"]

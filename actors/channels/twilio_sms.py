@@ -1,0 +1,68 @@
+"""SMS through Twilio's official client."""
+import logging
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from actors.channels.errors import ConsentError, PermanentError, RetryableError
+
+# Twilio error codes (https://www.twilio.com/docs/api/errors). Anything not listed is
+# decided by its HTTP status: 429 and 5xx are retried, other 4xx are permanent.
+RETRYABLE_CODES = {20429, 20500, 20503, 30001, 30008}
+PERMANENT_CODES = {
+    21211: "invalid 'To' number",
+    21212: "invalid 'From' number",
+    21408: "region not enabled",
+    21602: "message body required",
+    21612: "cannot route to this number",
+    21614: "not a mobile number",
+    30003: "unreachable handset",
+    30005: "unknown destination",
+    30006: "landline or unreachable carrier",
+}
+CONSENT_CODES = {21610: "recipient replied STOP"}
+
+# The client logs every request's form data (numbers and text) at INFO; keep it quiet.
+_quiet = logging.getLogger("patient_notifier.twilio_http")
+_quiet.setLevel(logging.WARNING)
+
+
+def classify(error: TwilioRestException) -> Exception:
+    code = error.code
+    if code in CONSENT_CODES:
+        return ConsentError(str(code), CONSENT_CODES[code])
+    if code in PERMANENT_CODES:
+        return PermanentError(str(code), PERMANENT_CODES[code])
+    if code in RETRYABLE_CODES or error.status == 429 or error.status >= 500:
+        return RetryableError(str(code or error.status), "provider busy or unavailable")
+    return PermanentError(str(code or error.status), "rejected by Twilio")
+
+
+class TwilioSms:
+    provider = "twilio"
+
+    def __init__(self, *, account_sid, auth_token, from_number=None,
+                 messaging_service_sid=None, api_base_url=None, timeout=10.0):
+        if not (account_sid and auth_token and (from_number or messaging_service_sid)):
+            raise ValueError("Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                             "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+        http_client = TwilioHttpClient(timeout=timeout, logger=_quiet)
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        if api_base_url:
+            self.client.api.base_url = api_base_url.rstrip("/")
+        self.sender = ({"messaging_service_sid": messaging_service_sid}
+                       if messaging_service_sid else {"from_": from_number})
+
+    def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> str:
+        options = dict(self.sender)
+        if status_callback:
+            options["status_callback"] = status_callback
+        try:
+            message = self.client.messages.create(to=to, body=body, **options)
+        except TwilioRestException as error:
+            raise classify(error) from None
+        except (requests.Timeout, requests.ConnectionError, TwilioException) as error:
+            raise RetryableError(type(error).__name__, "could not reach Twilio") from None
+        return message.sid

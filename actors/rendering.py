@@ -1,0 +1,73 @@
+"""Message text, rendered at send time from the current appointment (Jinja2 templates).
+
+Templates live in ``actors/templates`` as ``<kind>.<channel>.<language>.<part>``; English is
+the fallback when the patient's language has none. Text holds the minimum a patient needs:
+first name, clinic, local date and time, address, clinic phone, how to opt out.
+"""
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from jinja2 import Environment, PackageLoader, TemplateNotFound, StrictUndefined, select_autoescape
+
+from actors.segments import segment_count
+
+FALLBACK_LANGUAGE = "en"
+
+_env = Environment(
+    loader=PackageLoader("actors", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    keep_trailing_newline=False,
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: str
+    subject: str | None = None
+    html: str | None = None
+    segments: int | None = None
+
+
+def _language(language: str | None) -> str:
+    return (language or FALLBACK_LANGUAGE).split("-")[0].lower()
+
+
+def _template(kind: str, channel: str, language: str, part: str):
+    for candidate in (_language(language), FALLBACK_LANGUAGE):
+        try:
+            return _env.get_template(f"{kind}.{channel}.{candidate}.{part}"), candidate
+        except TemplateNotFound:
+            continue
+    raise TemplateNotFound(f"{kind}.{channel}.{FALLBACK_LANGUAGE}.{part}")
+
+
+def context_for(appointment, patient, location) -> dict:
+    """What a template may use: nothing beyond the minimum the patient needs."""
+    local = appointment.starts_at.astimezone(ZoneInfo(location.timezone))
+    language = _language(patient.language)
+    locale = language if language in ("en", "es") else FALLBACK_LANGUAGE
+    return {
+        "first_name": patient.given_name,
+        "clinic": location.name,
+        "address": location.address,
+        "clinic_phone": location.phone or "",
+        "date": format_date(local.date(), format="EEE d MMM", locale=locale),
+        "time": format_time(local.time(), format="short", locale=locale),
+        "cancelled": appointment.status == "cancelled",
+    }
+
+
+def render(kind: str, channel: str, context: dict, language: str | None) -> Rendered:
+    if channel == "sms":
+        template, _ = _template(kind, "sms", language, "txt")
+        body = " ".join(template.render(context).split())
+        return Rendered(body=body, segments=segment_count(body))
+    subject, _ = _template(kind, "email", language, "subject.txt")
+    text, _ = _template(kind, "email", language, "txt")
+    html, _ = _template(kind, "email", language, "html")
+    return Rendered(body=text.render(context).strip() + "\n",
+                    subject=" ".join(subject.render(context).split()),
+                    html=html.render(context))

@@ -1,0 +1,13 @@
+"""Models and migrations: the source of truth for every notification."""
+from db.base import Base, UTCDateTime, db, utcnow
+from db.clinic import Appointment, Location, Patient
+from db.consent import ConsentChange, record_consent
+from db.intake import InboundEvent
+from db.notifications import Notification, NotificationEvent
+from db.transitions import transition
+
+__all__ = [
+    "Base", "UTCDateTime", "db", "utcnow", "Appointment", "Location", "Patient",
+    "ConsentChange", "record_consent", "InboundEvent", "Notification", "NotificationEvent",
+    "transition",
+]

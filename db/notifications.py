@@ -1,0 +1,76 @@
+"""Notifications (one message to one patient on one channel) and their status history."""
+from sqlalchemy import ForeignKey, Index, String, Text, Integer
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import BigId, db, utcnow, UTCDateTime
+from db.clinic import Appointment, Patient
+
+KINDS = ("reminder", "booking", "change", "cancellation")
+CHANNELS = ("sms", "email")
+STATUSES = (
+    "planned", "queued", "sending", "sent", "delivered",
+    "undelivered", "failed", "cancelled", "expired", "suppressed", "skipped",
+)
+PENDING = ("planned", "queued", "sending")
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(8))
+    # What makes a notification unique: the same change, or the same day's reminder, is
+    # never notified twice, whichever source (webhook, ETL, tick) sees it first.
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    due_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    deadline_at = mapped_column(UTCDateTime, nullable=True)
+    queued_at = mapped_column(UTCDateTime, nullable=True)
+    sent_at = mapped_column(UTCDateTime, nullable=True)
+    delivered_at = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set while a send attempt is in flight, so a duplicate message waits instead of
+    # sending twice; a crashed attempt's lease simply runs out.
+    claimed_until = mapped_column(UTCDateTime, nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(16))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    # Why a notification ended where it did, in words for staff; never patient data.
+    reason: Mapped[str | None] = mapped_column(String(200))
+    segments: Mapped[int | None] = mapped_column(Integer)
+    fallback_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notifications.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    appointment = relationship(Appointment)
+    patient = relationship(Patient)
+    events = relationship("NotificationEvent", order_by="NotificationEvent.id",
+                          back_populates="notification")
+
+    @property
+    def queue(self) -> str:
+        """Reminders wait their turn per channel; changes and cancellations jump the line."""
+        return self.channel if self.kind == "reminder" else "priority"
+
+
+class NotificationEvent(db.Model):
+    """Append-only history of status changes (PostgreSQL refuses UPDATE and DELETE on it)."""
+
+    __tablename__ = "notification_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(BigId, ForeignKey("notifications.id"),
+                                                 index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    source: Mapped[str] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    notification = relationship(Notification, back_populates="events")

@@ -1,0 +1,56 @@
+"""The Flask app factory: every process (web, workers, scheduler, CLI) starts here."""
+import os
+
+from flask import Flask
+
+from web.config import settings_from_env
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment, with ``config`` overriding it (tests)."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = settings_from_env(os.environ)
+    settings.update(config or {})
+    app.config.update(settings)
+    app.config.update(_derived(app))
+
+    from web.observability import init_logging, init_sentry
+    init_logging(app)
+    init_sentry(app, transport=app.config.get("SENTRY_TRANSPORT"))
+
+    from db import db
+    from flask_migrate import Migrate
+    db.init_app(app)
+    Migrate(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "db", "migrations"))
+
+    from actors.broker import init_broker
+    import actors.delivery  # noqa: F401  (declares the send actors before binding)
+    init_broker(app)
+
+    from web import cli, errors, health, intake
+    errors.init_app(app)
+    intake.init_app(app)
+    health.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _derived(app: Flask) -> dict:
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = "sqlite:///" + os.path.join(app.instance_path, url[len("sqlite:///"):])
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):  # SQLAlchemy 2.1 defaults to psycopg 3; we ship psycopg2
+            url = "postgresql+psycopg2://" + url[len(scheme):]
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        # Bound parameters (names, phones, addresses) must never reach a log or Sentry
+        # through an exception's text.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True},
+        "API_TITLE": "patient-notifier",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

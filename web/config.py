@@ -1,0 +1,128 @@
+"""Every setting, read from the environment in one place (DESIGN.md rule 6).
+
+Each setting has a default and a line in README's settings table; a test keeps the two
+in step. Nothing else in the code base reads ``os.environ``.
+"""
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+DEV_WEBHOOK_SECRET = "whsec_ZGV2LW9ubHktd2ViaG9vay1zZWNyZXQtY2hhbmdlLW1l"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the system cannot run with."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("expected a positive whole number")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("expected a positive number")
+    return number
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return value
+    return parse
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[str], Any] = str
+    doc: str = ""
+
+
+SETTINGS: list[Setting] = [
+    # --- Core: storage, broker, intake ---
+    Setting("DATABASE_URL", "sqlite:///patient-notifier.sqlite",
+            doc="SQLAlchemy URL; SQLite (relative to instance/) for dev, postgresql:// in production"),
+    Setting("BROKER_URL", None,
+            doc="amqp:// URL of RabbitMQ; unset runs the in-process dev mode (StubBroker)"),
+    Setting("BROKER_HEARTBEAT_SECONDS", 60, _positive_int,
+            doc="AMQP heartbeat, explicit so idle connections are noticed"),
+    Setting("WEBHOOK_SECRET", DEV_WEBHOOK_SECRET,
+            doc="Standard Webhooks secret (whsec_...) of the appointment system"),
+    Setting("WEBHOOK_SECRET_PREVIOUS", None,
+            doc="the secret being rotated out; signatures made with either are accepted"),
+    Setting("NOTIFY_ON_CREATE", False, _bool,
+            doc="also notify patients when an appointment is first booked"),
+    Setting("PUBLIC_BASE_URL", "http://127.0.0.1:5000",
+            doc="the URL the outside world reaches the web app at (provider callbacks)"),
+    # --- Channels ---
+    Setting("SMS_CHANNEL", "console", _choice("twilio", "console"),
+            doc="how SMS is sent"),
+    Setting("EMAIL_CHANNEL", "console", _choice("ses", "smtp", "console"),
+            doc="how e-mail is sent"),
+    Setting("EMAIL_FROM", "reminders@clinic.example", doc="sender address of every e-mail"),
+    Setting("TWILIO_ACCOUNT_SID", None, doc="Twilio account SID"),
+    Setting("TWILIO_AUTH_TOKEN", None, doc="Twilio auth token"),
+    Setting("TWILIO_FROM_NUMBER", None, doc="sending number (E.164)"),
+    Setting("TWILIO_MESSAGING_SERVICE_SID", None,
+            doc="messaging service; used instead of TWILIO_FROM_NUMBER when set"),
+    Setting("TWILIO_API_BASE_URL", None,
+            doc="points the Twilio client at a Twilio-compatible server (tests, benchmarks)"),
+    Setting("AWS_REGION", "us-east-1", doc="SES region; AWS_ENDPOINT_URL_SES and the usual "
+            "AWS credential variables are read by boto3 itself"),
+    Setting("SMTP_HOST", "127.0.0.1", doc="SMTP server"),
+    Setting("SMTP_PORT", 25, _positive_int, doc="SMTP port"),
+    Setting("SMTP_USERNAME", None, doc="SMTP login, when the server wants one"),
+    Setting("SMTP_PASSWORD", None, doc="SMTP password"),
+    Setting("SMTP_STARTTLS", False, _bool, doc="upgrade the SMTP connection with STARTTLS"),
+    Setting("PROVIDER_TIMEOUT_SECONDS", 10.0, _positive_float,
+            doc="connect and read timeout for every provider call"),
+    # --- Delivery ---
+    Setting("SEND_MAX_RETRIES", 8, int, doc="retries of a retryable provider error"),
+    Setting("PRIORITY_MIN_BACKOFF_MS", 500, _positive_int,
+            doc="first retry delay of an immediate update (doubles, with jitter)"),
+    Setting("PRIORITY_MAX_BACKOFF_MS", 30000, _positive_int,
+            doc="longest retry delay of an immediate update"),
+    Setting("REMINDER_MIN_BACKOFF_MS", 5000, _positive_int,
+            doc="first retry delay of a reminder"),
+    Setting("REMINDER_MAX_BACKOFF_MS", 300000, _positive_int,
+            doc="longest retry delay of a reminder (never past its deadline)"),
+    Setting("CLINIC_TIMEZONE", "America/New_York",
+            doc="time zone of a location that upstream sends without one"),
+    # --- Workers ---
+    Setting("WORKER_THREADS", 4, _positive_int,
+            doc="worker threads of the in-process dev mode"),
+    # --- Observability ---
+    Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+            doc="log level of every process (JSON lines on stderr)"),
+    Setting("SENTRY_DSN", None, doc="Sentry DSN; unset disables error reporting"),
+    Setting("SENTRY_ENVIRONMENT", "production", doc="Sentry environment tag"),
+]
+
+
+def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Parse every setting from ``environ``; a bad value is a ConfigError naming it."""
+    settings: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.name)
+        if raw is None or raw == "":
+            settings[setting.name] = setting.default
+            continue
+        try:
+            settings[setting.name] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{setting.name}: {error}") from None
+    return settings

@@ -1,0 +1,71 @@
+"""JSON logs and Sentry, both scrubbed of patient data."""
+import logging
+import sys
+
+import sentry_sdk
+from pythonjsonlogger.json import JsonFormatter
+from sentry_sdk.integrations.dramatiq import DramatiqIntegration
+from sentry_sdk.integrations.flask import FlaskIntegration
+from sentry_sdk.integrations.logging import LoggingIntegration
+
+from web.redaction import redact, redact_deep
+
+_HANDLER_NAME = "patient-notifier-json"
+_SAFE_HEADERS = {"content-type", "content-length", "user-agent", "webhook-id", "x-request-id"}
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def init_logging(app) -> None:
+    root = logging.getLogger()
+    if not any(h.get_name() == _HANDLER_NAME for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(RedactingJsonFormatter(
+            "{asctime}{levelname}{name}{message}", style="{",
+            rename_fields={"levelname": "level", "asctime": "time", "name": "logger"}))
+        root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+    # Libraries that would log request bodies (numbers, addresses) at INFO or DEBUG.
+    for noisy in ("twilio", "botocore", "urllib3", "pika", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def scrub_event(event, hint):
+    """Sentry before_send: keep what locates a bug, drop what could identify a patient."""
+    request = event.get("request")
+    if request:
+        for key in ("data", "cookies", "query_string", "env"):
+            request.pop(key, None)
+        headers = request.get("headers") or {}
+        request["headers"] = {k: v for k, v in headers.items() if k.lower() in _SAFE_HEADERS}
+    event.pop("user", None)
+    for crumb in (event.get("breadcrumbs") or {}).get("values", []):
+        crumb.pop("data", None)
+    extra = event.get("extra") or {}
+    message = extra.get("dramatiq_message")
+    if isinstance(message, dict):
+        extra["dramatiq_message"] = {k: message.get(k) for k in
+                                     ("message_id", "actor_name", "queue_name", "args")}
+    return redact_deep(event)
+
+
+def init_sentry(app, transport=None) -> None:
+    dsn = app.config["SENTRY_DSN"]
+    if not dsn and transport is None:
+        return
+    sentry_sdk.init(
+        dsn=dsn or "https://public@sentry.invalid/1",
+        transport=transport,
+        environment=app.config["SENTRY_ENVIRONMENT"],
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+        before_send=scrub_event,
+        before_breadcrumb=lambda crumb, hint: {k: v for k, v in crumb.items() if k != "data"},
+        integrations=[FlaskIntegration(), DramatiqIntegration(),
+                      LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)],
+    )

@@ -1,0 +1,9 @@
+"""Entry point of the worker processes: ``dramatiq web.worker --queues priority``.
+
+It builds the app (settings, database, broker) and imports every module that declares
+actors, so that a worker can run any message it is handed.
+"""
+from web import create_app
+
+app = create_app()
+broker = app.extensions["dramatiq"]
