@@ -27,7 +27,7 @@ def run_dev(app, *, port: int) -> None:
     if app.config["BROKER_URL"]:
         raise click.UsageError("dev mode runs without RabbitMQ: unset BROKER_URL")
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     worker = start_workers(app)
     click.echo(BANNER.format(port=port))
     try:

@@ -1,0 +1,33 @@
+# The front door: `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test up bench lint clean
+
+$(BIN)/flask: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/flask
+
+## The whole system in one process: SQLite, StubBroker, worker threads, console channels.
+run: install
+	env -u BROKER_URL $(BIN)/flask --app web dev
+
+## The test suite against the local PostgreSQL and RabbitMQ.
+test: install
+	$(BIN)/pytest
+
+## The real deployment's processes (Procfile) against local RabbitMQ and PostgreSQL.
+up: install
+	$(BIN)/flask --app web db upgrade
+	$(BIN)/honcho start
+
+lint: install
+	$(BIN)/ruff check actors web scheduler db fakes tests
+
+clean:
+	rm -rf $(VENV) instance *.egg-info
