@@ -1,4 +1,5 @@
 """Models and migrations: the source of truth for every notification."""
+from db.alerts import Alert, raise_condition, resolve_condition
 from db.base import Base, UTCDateTime, db, utcnow
 from db.clinic import Appointment, Location, Patient
 from db.consent import ConsentChange, record_consent
@@ -7,6 +8,7 @@ from db.notifications import Notification, NotificationEvent
 from db.transitions import transition
 
 __all__ = [
+    "Alert", "raise_condition", "resolve_condition",
     "Base", "UTCDateTime", "db", "utcnow", "Appointment", "Location", "Patient",
     "ConsentChange", "record_consent", "InboundEvent", "Notification", "NotificationEvent",
     "transition",
