@@ -60,7 +60,7 @@ def _patient(data: dict) -> Patient:
 
 def _locked_appointment(external_id: str) -> Appointment | None:
     return db.session.execute(select(Appointment).where(Appointment.external_id == external_id)
-                              .with_for_update()
+                              .with_for_update(of=Appointment)
                               .execution_options(populate_existing=True)).scalar_one_or_none()
 
 

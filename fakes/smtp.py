@@ -1,9 +1,14 @@
 """An SMTP sink on 127.0.0.1 (aiosmtpd) that keeps every message it accepts."""
+import logging
 import socket
 import threading
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
+
+
+# aiosmtpd narrates every connection at INFO, recipients included.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class _Collector:

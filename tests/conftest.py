@@ -19,16 +19,22 @@ TEST_SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLXRoZS1zdWl0ZQ=="
 
 
 @pytest.fixture(scope="session")
-def database_url():
+def database_admin_app():
+    """An app on the run's own database, migrated to the newest schema, used to clean up."""
     name = services.unique_name("pn_test")
     url = services.create_database(name)
     app = create_app({"DATABASE_URL": url, "BROKER_URL": None})
     with app.app_context():
         upgrade(revision="heads")
-    yield url
+    yield app
     with app.app_context():
         db.engine.dispose()
     services.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def database_url(database_admin_app):
+    return database_admin_app.config["DATABASE_URL"]
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +90,7 @@ def _truncate_all():
 
 
 @pytest.fixture
-def make_app(database_url, fake_providers):
+def make_app(database_admin_app, database_url, fake_providers):
     """Build an app (StubBroker unless BROKER_URL is given) with a clean database."""
     twilio, smtp = fake_providers
     apps = []
@@ -99,10 +105,9 @@ def make_app(database_url, fake_providers):
     for app in apps:
         with app.app_context():
             db.session.remove()
-    if apps:
-        with apps[0].app_context():
-            _truncate_all()
             db.engine.dispose()
+    with database_admin_app.app_context():
+        _truncate_all()
 
 
 @pytest.fixture
