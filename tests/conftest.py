@@ -141,11 +141,11 @@ def running_worker(app, *, queues=None, threads=2):
         worker.stop()
 
 
-def drain(app):
+def drain(app, *, rounds: int = 3):
     """Run every message the StubBroker holds (and those they enqueue) to completion."""
     broker = app.extensions["dramatiq"]
-    with running_worker(app, threads=1) as worker:
-        broker.join_all() if hasattr(broker, "join_all") else None
-        for queue in list(broker.queues):
-            broker.join(queue, fail_fast=True)
-        worker.join()
+    with running_worker(app, threads=2) as worker:
+        for _ in range(rounds):  # a message may enqueue another on a queue already joined
+            for queue in list(broker.queues):
+                broker.join(queue, timeout=60_000, fail_fast=False)
+            worker.join()
