@@ -7,6 +7,7 @@ from web.sample_event import signed_request
 TEST_SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLXRoZS1zdWl0ZQ=="
 
 # Patient data the privacy tests look for: it must never reach logs, broker or Sentry.
+EMAIL_ADDRESS = "ada.lovelace@example.org"
 PATIENT = {"id": "P-1", "given_name": "Ada", "family_name": "Lovelace",
            "phone": "+13125550100", "email": "ada.lovelace@example.org",
            "preferred_channel": "sms", "language": "en"}
