@@ -61,7 +61,10 @@ def init_sentry(app, transport=None) -> None:
         dsn=dsn or "https://public@sentry.invalid/1",
         transport=transport,
         environment=app.config["SENTRY_ENVIRONMENT"],
-        send_default_pii=False,
+        # No user identity, request bodies, SQL parameters, queue payloads or local
+        # variables: any of them could hold a name, a phone number or an address.
+        data_collection={"user_info": False, "http_bodies": [], "database_query_data": False,
+                         "queues": False, "stack_frame_variables": False},
         include_local_variables=False,
         max_request_body_size="never",
         before_send=scrub_event,
