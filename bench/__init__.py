@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures for design choices, never assertions in tests."""

@@ -1,0 +1,1 @@
+"""A minimal Celery 5 implementation of the same send (its own venv: requirements.txt)."""

@@ -1,0 +1,235 @@
+"""Benchmark 2: due reminders sent through the real actors, beside three peers.
+
+Every system does the same per-message work against the same rows and the same fast
+provider: the system's own ``send_sms`` actor (locking, lease, rendering, history), a bare
+Dramatiq actor, a Celery 5 task and raw pika (the limit); two worker processes each. A run
+seeds N queued reminders, starts the workers, waits until they consume, then publishes all
+N from 8 threads and stops the clock when the last 'sent' status is committed and the
+provider has answered every message. Systems alternate within each repetition.
+"""
+import json
+import os
+import subprocess
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import dramatiq
+import pika
+import requests
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+from bench import harness, raw_pika, seed
+from bench.fast_twilio import DEFAULT_SID, DEFAULT_TOKEN
+
+SYSTEMS = ("notifier", "bare", "celery", "pika")
+PROCESSES = 2
+PUBLISH_THREADS = 8
+ROOT = harness.ROOT
+VENV_BIN = Path(harness.PYTHON).parent
+CELERY_PYTHON = ROOT / "bench" / ".venv-celery" / "bin" / "python"
+LOGS = harness.RESULTS / "logs"
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Provider:
+    """The fast Twilio-compatible server in its own process."""
+
+    def __init__(self, latency: float):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.latency = latency
+
+    def __enter__(self):
+        self._proc = subprocess.Popen(
+            [harness.PYTHON, "-m", "bench.fast_twilio", "--port", str(self.port),
+             "--latency", str(self.latency)], cwd=ROOT, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        harness.wait_until(self._up, timeout=30, what="fast Twilio server")
+        return self
+
+    def _up(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/_bench/stats", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def __exit__(self, *exc):
+        harness.stop(self._proc)
+
+    def stats(self) -> dict:
+        return requests.get(f"{self.url}/_bench/stats", timeout=5).json()
+
+    def reset(self) -> None:
+        requests.post(f"{self.url}/_bench/reset", timeout=5)
+
+    def received(self, numbers: list[str]) -> dict:
+        return requests.post(f"{self.url}/_bench/received", json={"to": numbers},
+                             timeout=30).json()
+
+
+def notifier_env(database_url: str, broker_url: str, provider: Provider) -> dict:
+    """Settings (web/config.py) of the system's own processes pointed at the bench."""
+    return {"DATABASE_URL": database_url, "BROKER_URL": broker_url, "SMS_CHANNEL": "twilio",
+            "TWILIO_ACCOUNT_SID": DEFAULT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_TOKEN,
+            "TWILIO_FROM_NUMBER": "+13125550199", "TWILIO_API_BASE_URL": provider.url,
+            "EMAIL_CHANNEL": "console", "PUBLIC_BASE_URL": "https://notify.clinic.example",
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO")}
+
+
+def peer_env(database_url: str, broker_url: str, provider: Provider, concurrency: int) -> dict:
+    return {"BENCH_DATABASE_URL": database_url, "BENCH_BROKER_URL": broker_url,
+            "BENCH_TWILIO_URL": provider.url, "BENCH_TWILIO_SID": DEFAULT_SID,
+            "BENCH_TWILIO_TOKEN": DEFAULT_TOKEN, "BENCH_CONCURRENCY": str(concurrency)}
+
+
+def worker_commands(system: str, concurrency: int, gevent: bool) -> list[list[str]]:
+    dramatiq_bin = str(VENV_BIN / ("dramatiq-gevent" if gevent else "dramatiq"))
+    if system == "notifier":
+        module = "bench.gevent_worker" if gevent else "web.worker"
+        return [[dramatiq_bin, module, "--queues", "sms", "--processes", str(PROCESSES),
+                 "--threads", str(concurrency)]]
+    if system == "bare":
+        return [[dramatiq_bin, "bench.bare_dramatiq", "--processes", str(PROCESSES),
+                 "--threads", str(concurrency)]]
+    if system == "celery":
+        pool = ["-P", "gevent"] if gevent else ["-P", "threads"]
+        return [[str(CELERY_PYTHON), "-m", "celery", "-A", "bench.celery_peer.tasks", "worker",
+                 "-Q", "sms", *pool, "-c", str(concurrency), "-n", f"peer{i}@%h",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat",
+                 "-l", "WARNING"] for i in range(PROCESSES)]
+    return [[harness.PYTHON, "-m", "bench.raw_pika", "--concurrency", str(concurrency)]
+            for _ in range(PROCESSES)]
+
+
+def consumers(broker_url: str, queue: str = "sms") -> int:
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+    except pika.exceptions.AMQPError:
+        return 0
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.consumer_count
+    except pika.exceptions.AMQPError:
+        return 0
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def publish_dramatiq(broker_url: str, actor_name: str, ids: list[int], options: dict) -> None:
+    """Enqueue like the system does: persistent messages, one confirm each, 8 threads."""
+    broker = RabbitmqBroker(url=broker_url, confirm_delivery=True, middleware=[])
+    broker.declare_queue("sms")
+
+    def run(part):
+        for notification_id in part:
+            broker.enqueue(dramatiq.Message(queue_name="sms", actor_name=actor_name,
+                                            args=(notification_id,), kwargs={},
+                                            options=dict(options)))
+    threads = [threading.Thread(target=run, args=(ids[i::PUBLISH_THREADS],))
+               for i in range(PUBLISH_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    broker.close()
+
+
+def notifier_options() -> dict:
+    """The options the system's enqueue_send gives a reminder (its retry policy)."""
+    from actors.delivery import send_options
+    from web.config import settings_from_env
+    return send_options(settings_from_env({}), "sms")
+
+
+def run_once(system: str, *, database_url: str, broker_url: str, provider: Provider,
+             count: int, concurrency: int, gevent: bool) -> dict:
+    """One drain of ``count`` reminders by ``system``; its rate and CPU per message."""
+    seed.reset(database_url)
+    seed.due_sms_reminders(database_url, count)
+    ids = seed.notification_ids(database_url)
+    env = (notifier_env(database_url, broker_url, provider) if system == "notifier"
+           else peer_env(database_url, broker_url, provider, concurrency))
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with harness.processes(worker_commands(system, concurrency, gevent), env=env,
+                           log=LOGS / f"{system}.log") as workers:
+        harness.wait_until(lambda: consumers(broker_url) >= PROCESSES, timeout=90,
+                           what=f"{system} workers to consume")
+        provider.reset()
+        probe = seed.connect(database_url)
+        cpu0, machine0 = harness.tree_cpu_seconds(workers), harness.machine_cpu_seconds()
+        t0 = time.time()
+        if system == "celery":
+            out = subprocess.run([str(CELERY_PYTHON), "-m", "bench.celery_peer.publish",
+                                  "--threads", str(PUBLISH_THREADS)], cwd=ROOT, check=True,
+                                 env={**os.environ, **env}, capture_output=True, text=True)
+            t0 = json.loads(out.stdout.strip().splitlines()[-1])["t0"]
+        elif system == "pika":
+            raw_pika.publish(broker_url, ids, PUBLISH_THREADS)
+        else:
+            publish_dramatiq(broker_url, "send_sms" if system == "notifier" else "bare_send",
+                             ids, notifier_options() if system == "notifier" else {})
+        published = time.time()
+
+        def done() -> bool:
+            return (seed.count_status(database_url, "sent", probe) >= count
+                    and provider.stats()["messages"] >= count)
+        harness.wait_until(done, timeout=60 + count / 20, interval=0.05,
+                           what=f"{system} to send {count} reminders")
+        t1 = time.time()
+        cpu = harness.tree_cpu_seconds(workers) - cpu0
+        machine = harness.machine_cpu_seconds() - machine0
+        probe.close()
+    return {"rate": count / (t1 - t0), "worker_cpu_ms": 1000 * cpu / count,
+            "machine_cpu_ms": 1000 * machine / count, "publish_s": published - t0}
+
+
+def bench(results: harness.Results, *, count: int, repetitions: int, latencies: dict,
+          systems=SYSTEMS, gevent: bool = True) -> None:
+    """``latencies`` maps provider latency (s) to worker concurrency per process."""
+    if "celery" in systems and not CELERY_PYTHON.exists():
+        systems = tuple(s for s in systems if s != "celery")
+        results.notes.append("Celery peer skipped: bench/.venv-celery missing (make bench "
+                             "creates it)")
+    with ExitStack() as stack:
+        database_url = stack.enter_context(harness.database())
+        vhosts = {s: stack.enter_context(harness.vhost()) for s in systems}
+        for latency, concurrency in latencies.items():
+            ms = int(latency * 1000)
+            with Provider(latency) as provider:
+                for rep in range(repetitions):
+                    order = systems[rep % len(systems):] + systems[:rep % len(systems)]
+                    for system in order:
+                        figures = run_once(system, database_url=database_url,
+                                           broker_url=vhosts[system], provider=provider,
+                                           count=count, concurrency=concurrency,
+                                           gevent=gevent)
+                        goal = ">= 1,000" if system == "notifier" else ""
+                        results.add(f"send {ms}ms {system} msg/s", "msg/s", figures["rate"],
+                                    goal)
+                        results.add(f"send {ms}ms {system} worker CPU/msg", "ms",
+                                    figures["worker_cpu_ms"])
+                        results.add(f"send {ms}ms {system} machine CPU/msg", "ms",
+                                    figures["machine_cpu_ms"])
+                        if rep == 0 and system == order[0]:
+                            pass
+            _ratios(results, ms, systems)
+
+
+def _ratios(results: harness.Results, ms: int, systems) -> None:
+    """Ratios per repetition (same repetition, same conditions), median over them."""
+    mine = results.figures[f"send {ms}ms notifier msg/s"].samples
+    goals = {"celery": ">= 2", "bare": ">= 1", "pika": ">= 0.5"}
+    for peer in systems:
+        if peer == "notifier":
+            continue
+        theirs = results.figures[f"send {ms}ms {peer} msg/s"].samples
+        for a, b in zip(mine, theirs):
+            results.add(f"send {ms}ms notifier / {peer}", "ratio", a / b, goals[peer])
