@@ -73,6 +73,11 @@ def build_broker(app) -> dramatiq.Broker:
     for middleware in _middleware():
         broker.add_middleware(middleware)
     broker.add_middleware(AppContext(app))
+    if config.get("WORKER_HEARTBEAT_FILE"):  # the worker pods' liveness probe (actors/heartbeat.py)
+        from actors.heartbeat import Heartbeat
+        broker.add_middleware(Heartbeat(config["WORKER_HEARTBEAT_FILE"],
+                                        interval=config["WORKER_HEARTBEAT_INTERVAL_SECONDS"],
+                                        stall_grace=config["WORKER_STALL_GRACE_SECONDS"]))
     return broker
 
 

@@ -105,6 +105,14 @@ SETTINGS: list[Setting] = [
     # --- Workers ---
     Setting("WORKER_THREADS", 4, _positive_int,
             doc="worker threads of the in-process dev mode"),
+    # --- Deployment: worker liveness (issue 7) ---
+    Setting("WORKER_HEARTBEAT_FILE", None,
+            doc="file a worker touches while its threads can work; the pod's liveness probe "
+                "checks its age (unset: no heartbeat)"),
+    Setting("WORKER_HEARTBEAT_INTERVAL_SECONDS", 10.0, _positive_float,
+            doc="how often an idle worker touches its heartbeat file"),
+    Setting("WORKER_STALL_GRACE_SECONDS", 60.0, _positive_float,
+            doc="a message running this long past its actor's time limit stops the heartbeat"),
     # --- Observability ---
     Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
             doc="log level of every process (JSON lines on stderr)"),

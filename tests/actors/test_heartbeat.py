@@ -1,0 +1,101 @@
+"""The worker liveness probe: fresh while the worker's threads work, failing once they stop."""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import dramatiq
+import pytest
+
+from actors.heartbeat import Heartbeat, check
+from tests.conftest import running_worker
+
+MAX_AGE = "1"  # seconds; the probe in k8s uses 60
+
+
+def probe(path) -> subprocess.CompletedProcess:
+    """The exact command the worker pods' liveness probe runs."""
+    return subprocess.run([sys.executable, "-m", "actors.heartbeat", "check", "--file", str(path),
+                           "--max-age", MAX_AGE], capture_output=True, text=True, timeout=30)
+
+
+def eventually(predicate, *, within=20.0):
+    """Poll ``predicate`` until it holds; the limit only bounds a broken run."""
+    give_up = time.monotonic() + within
+    while time.monotonic() < give_up:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.fixture
+def heartbeat_app(make_app, tmp_path):
+    path = tmp_path / "run" / "heartbeat"
+    app = make_app(WORKER_HEARTBEAT_FILE=str(path), WORKER_HEARTBEAT_INTERVAL_SECONDS=0.1,
+                   WORKER_STALL_GRACE_SECONDS=0.3)
+    return app, path
+
+
+def test_the_broker_carries_the_heartbeat_only_when_a_file_is_configured(make_app, tmp_path):
+    with_file = make_app(WORKER_HEARTBEAT_FILE=str(tmp_path / "beat"))
+    without = make_app()
+    assert any(isinstance(m, Heartbeat) for m in with_file.extensions["dramatiq"].middleware)
+    assert not any(isinstance(m, Heartbeat) for m in without.extensions["dramatiq"].middleware)
+
+
+def test_probe_passes_while_idle_threads_are_alive_and_fails_when_they_die(heartbeat_app):
+    app, path = heartbeat_app
+    with running_worker(app, threads=2) as worker:
+        assert eventually(lambda: probe(path).returncode == 0)
+        # Idle for longer than max-age: the watchdog keeps the file fresh.
+        first = os.stat(path).st_mtime
+        assert eventually(lambda: os.stat(path).st_mtime > first + float(MAX_AGE))
+        assert probe(path).returncode == 0
+
+        for thread in worker.workers:  # the worker threads stop processing
+            thread.stop()
+        for thread in worker.workers:
+            thread.join(timeout=10)
+        assert not any(thread.is_alive() for thread in worker.workers)
+
+        assert eventually(lambda: probe(path).returncode == 1)
+        assert "old" in probe(path).stderr
+
+
+def test_probe_fails_while_a_thread_is_stuck_past_its_time_limit(heartbeat_app):
+    app, path = heartbeat_app
+    broker = app.extensions["dramatiq"]
+    release = threading.Event()
+    started = threading.Event()
+
+    def hang():
+        started.set()
+        release.wait()  # blocked in C: Dramatiq's time limit cannot interrupt it
+
+    stuck = dramatiq.actor(hang, broker=broker, actor_name="heartbeat_test_hang",
+                           queue_name="default", time_limit=200, max_retries=0)
+    try:
+        with running_worker(app, queues=["default"], threads=1):
+            assert eventually(lambda: probe(path).returncode == 0)
+            stuck.send()
+            assert started.wait(timeout=10)
+            assert eventually(lambda: probe(path).returncode == 1)
+
+            release.set()  # the thread comes back: the message ends, the heartbeat resumes
+            assert eventually(lambda: probe(path).returncode == 0)
+    finally:
+        release.set()
+        broker.actors.pop("heartbeat_test_hang", None)
+
+
+def test_check_reports_missing_and_stale_files(tmp_path):
+    path = tmp_path / "beat"
+    assert check(str(path), 60) == (False, f"no heartbeat file at {path}")
+    path.touch()
+    assert check(str(path), 60)[0]
+    old = time.time() - 120
+    os.utime(path, (old, old))
+    ok, reason = check(str(path), 60)
+    assert not ok and "limit 60s" in reason
