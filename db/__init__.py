@@ -5,6 +5,7 @@ from db.clinic import Appointment, Location, Patient
 from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent
 from db.notifications import Notification, NotificationEvent
+from db.sync import QuarantinedRecord, SyncRun, SyncSeen
 from db.transitions import transition
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "Base", "UTCDateTime", "db", "utcnow", "Appointment", "Location", "Patient",
     "ConsentChange", "record_consent", "InboundEvent", "Notification", "NotificationEvent",
     "transition",
+    "QuarantinedRecord", "SyncRun", "SyncSeen",
 ]

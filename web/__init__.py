@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from actors.broker import init_broker
     import actors.delivery  # noqa: F401  (declares the send actors before binding)
+    import actors.etl  # noqa: F401  (the ETL pull and its minute tick)
     init_broker(app)
 
     from web import cli, errors, health, intake

@@ -46,3 +46,5 @@ def dev(port):
 def init_app(app) -> None:
     app.cli.add_command(events)
     app.cli.add_command(dev)
+    from web import cli_etl
+    cli_etl.init_app(app)
