@@ -15,6 +15,8 @@ from actors.broker import actor
 from actors.channels import ConsentError, PermanentError, RetryableError, channels_for
 from actors.enqueue import enqueue_after_commit
 from actors.recipients import why_unreachable
+from actors.reminders.fallback import email_fallback
+from actors.reminders.keys import reminder_day
 from actors.rendering import context_for, render
 from db import Notification, db, record_consent, transition, utcnow
 
@@ -43,6 +45,9 @@ def _precheck(notification: Notification, now) -> tuple[str, str] | None:
         return "expired", "deadline passed before sending"
     if notification.kind == "reminder" and appointment.status != "booked":
         return "cancelled", f"appointment {appointment.status}"
+    if notification.kind == "reminder" and appointment.local_date != reminder_day(
+            notification.dedupe_key):
+        return "cancelled", "appointment moved to another day"
     if notification.kind != "reminder" and appointment.revision != notification.revision:
         return "cancelled", "superseded by a newer change"
     unreachable = why_unreachable(notification.patient, notification.channel)
@@ -130,6 +135,9 @@ def deliver(notification_id: int) -> None:
         if isinstance(error, ConsentError):
             record_consent(notification.patient, channel, opted_out=True,
                            source="provider-error", reason=f"{error.code}: {error.reason}")
+        fallback = email_fallback(notification)  # reminders only; None otherwise
+        if fallback is not None:
+            enqueue_send(fallback)
         db.session.commit()
         log.warning("send failed permanently", extra={"notification_id": notification_id,
                                                       "error_code": error.code})

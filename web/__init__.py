@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from actors.broker import init_broker
     import actors.delivery  # noqa: F401  (declares the send actors before binding)
+    import actors.reminders.tick  # noqa: F401  (the per-minute reminder tick)
     import actors.etl  # noqa: F401  (the ETL pull and its minute tick)
     init_broker(app)
 
@@ -33,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     intake.init_app(app)
     health.init_app(app)
     cli.init_app(app)
+    from web import admin
+    admin.init_app(app)  # staff admin: accounts, CSRF, security headers, /admin pages
     return app
 
 

@@ -44,6 +44,27 @@ def _choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def _daily_window(value: str) -> str:
+    """``HH:MM-HH:MM`` within one day (reminder windows never cross midnight)."""
+    try:
+        start, end = (part.strip() for part in value.split("-"))
+        (h1, m1), (h2, m2) = (map(int, start.split(":")), map(int, end.split(":")))
+    except ValueError:
+        raise ValueError("expected HH:MM-HH:MM, e.g. 09:00-12:00") from None
+    if not (0 <= h1 < 24 and 0 <= m1 < 60 and 0 <= h2 <= 24 and 0 <= m2 < 60):
+        raise ValueError("expected HH:MM-HH:MM with real times")
+    if (h2, m2) <= (h1, m1) or (h2 == 24 and m2):
+        raise ValueError("the window must end after it starts, on the same day")
+    return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < 1:
+        raise ValueError("expected a fraction from 0 up to (not including) 1")
+    return number
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -130,6 +151,25 @@ SETTINGS: list[Setting] = [
                 "reminder day started longer ago than this"),
     Setting("ETL_INCOMPLETE_ALERT_AFTER", 3, _positive_int,
             doc="raise the etl-incomplete alert after this many incomplete pulls in a row"),
+    # --- Reminders (issue 4) ---
+    Setting("REMINDER_DAYS_BEFORE", 3, _positive_int,
+            doc="an appointment on local date D is reminded on D minus this many days"),
+    Setting("REMINDER_WINDOW", "09:00-12:00", _daily_window,
+            doc="local clinic time reminders are sent in (HH:MM-HH:MM, same day)"),
+    Setting("SMS_RATE_PER_SECOND", 10.0, _positive_float,
+            doc="SMS reminders per second planned across all clinics (the provider's rate)"),
+    Setting("EMAIL_RATE_PER_SECOND", 14.0, _positive_float,
+            doc="e-mail reminders per second planned across all clinics (SES default: 14)"),
+    Setting("RETRY_HEADROOM", 0.25, _fraction,
+            doc="share of the window kept free for retries; a plan that needs it alerts"),
+    Setting("SWEEP_STUCK_AFTER_SECONDS", 600, _positive_int,
+            doc="a notification queued or sending this long without progress is re-enqueued"),
+    Setting("DISPATCH_BATCH_SIZE", 1000, _positive_int,
+            doc="due reminders moved to queued per transaction by the tick"),
+    Setting("DISPATCH_ENQUEUE_THREADS", 4, _positive_int,
+            doc="threads the tick publishes reminders with (one broker confirm each at a time)"),
+    Setting("SCHEDULER_LOCK_RETRY_SECONDS", 5.0, _positive_float,
+            doc="how often a standby scheduler tries to take over the scheduler lock"),
     # --- Workers ---
     Setting("WORKER_THREADS", 4, _positive_int,
             doc="worker threads of the in-process dev mode"),

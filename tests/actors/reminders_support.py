@@ -1,0 +1,61 @@
+"""Clinics, patients and appointments for the reminder tests, written straight to the rows."""
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import count
+from zoneinfo import ZoneInfo
+
+from db import Appointment, Location, Patient, db
+
+_numbers = count(1)
+
+
+def clinic(external_id: str, tz: str) -> Location:
+    location = Location(external_id=external_id, name=f"Clinic {external_id}",
+                        address="1 Main St, Springfield", phone="+13125550123", timezone=tz)
+    db.session.add(location)
+    db.session.flush()
+    return location
+
+
+def patient(preferred: str = "sms", *, phone: str | None = "auto", email: str | None = "auto",
+            language: str = "en", **flags) -> Patient:
+    n = next(_numbers)
+    person = Patient(external_id=f"P-{n}", given_name="Ada", family_name="Lovelace",
+                     phone=f"+1312555{n % 10000:04d}" if phone == "auto" else phone,
+                     email=f"patient{n}@example.org" if email == "auto" else email,
+                     preferred_channel=preferred, language=language, **flags)
+    db.session.add(person)
+    db.session.flush()
+    return person
+
+
+def booking(location: Location, person: Patient, day: date, at: time = time(10, 30),
+            status: str = "booked") -> Appointment:
+    local = datetime.combine(day, at, tzinfo=ZoneInfo(location.timezone))
+    appointment = Appointment(external_id=f"A-{next(_numbers)}", patient_id=person.id,
+                              location_id=location.id, status=status,
+                              starts_at=local.astimezone(timezone.utc), local_date=day,
+                              source_updated_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                              revision=0)
+    db.session.add(appointment)
+    db.session.flush()
+    return appointment
+
+
+def midday_zone(now: datetime) -> str:
+    """A fixed-offset zone where ``now`` is around noon: real sends need a real open window."""
+    offset = 12 - now.astimezone(timezone.utc).hour
+    offset = max(-12, min(14, offset if offset <= 12 else offset - 24))
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc signs are inverted
+
+
+def open_window_config(now: datetime) -> dict:
+    """Settings whose window is open at ``now`` (10:00-14:00 around the midday zone)."""
+    return {"REMINDER_WINDOW": "10:00-14:00"}
+
+
+def today_in(tz: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

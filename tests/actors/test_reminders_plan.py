@@ -1,0 +1,153 @@
+"""Planning across time zones: exactly the right appointments, once per chosen channel."""
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from actors.reminders.plan import SKIP_REASON, plan
+from db import Alert, Notification, NotificationEvent, db
+from tests.actors.reminders_support import booking, clinic, patient
+
+UTC = timezone.utc
+NY, LONDON, KOLKATA = "America/New_York", "Europe/London", "Asia/Kolkata"
+# Thursday 29 October 2026: London is back on GMT (25 Oct), New York still on EDT until
+# Sunday 1 November, the day its reminders are for. Kolkata runs at +05:30 all year.
+TODAY = date(2026, 10, 29)
+TARGET = date(2026, 11, 1)
+
+
+def reminders():
+    return {(n.appointment_id, n.channel): n for n in db.session.execute(
+        select(Notification).where(Notification.kind == "reminder")).scalars()}
+
+
+def _world():
+    """Each clinic gets the same cast of patients and appointments."""
+    world = {}
+    for tz in (NY, LONDON, KOLKATA):
+        loc = clinic(f"L-{tz}", tz)
+        cast = {
+            "sms": booking(loc, patient("sms"), TARGET),
+            "email": booking(loc, patient("email"), TARGET, time(9, 0)),
+            "both": booking(loc, patient("both", language="es"), TARGET, time(16, 45)),
+            "opted_out": booking(loc, patient("sms", sms_opted_out=True), TARGET),
+            "no_phone": booking(loc, patient("sms", phone=None), TARGET),
+            "no_email": booking(loc, patient("email", email=None), TARGET),
+            "cancelled": booking(loc, patient("sms"), TARGET, status="cancelled"),
+            "later": booking(loc, patient("sms"), TARGET + timedelta(days=1)),
+            "late_booking": booking(loc, patient("sms"), TARGET - timedelta(days=1)),
+        }
+        world[tz] = (loc, cast)
+    db.session.commit()
+    return world
+
+
+def test_only_open_windows_plan_and_each_channel_once(app):
+    world = _world()
+    # 05:00 UTC: Kolkata 10:30 (open); London 05:00 and New York 01:00 (closed).
+    result = plan(datetime(2026, 10, 29, 5, 0, tzinfo=UTC))
+    db.session.commit()
+    assert set(result.windows) == {KOLKATA}
+    rows = reminders()
+    assert {n.appointment.location.timezone for n in rows.values()} == {KOLKATA}
+
+    # 11:30 UTC is 11:30 GMT in London (open) but would be 12:30 had BST been kept.
+    plan(datetime(2026, 10, 29, 11, 30, tzinfo=UTC))
+    # 13:30 UTC is 09:30 EDT in New York (open); on EST it would still be 08:30.
+    plan(datetime(2026, 10, 29, 13, 30, tzinfo=UTC))
+    db.session.commit()
+    rows = reminders()
+    for tz, (loc, cast) in world.items():
+        def status(name, channel):
+            row = rows.get((cast[name].id, channel))
+            return row and (row.status, row.reason)
+
+        assert status("sms", "sms") == ("planned", None)
+        assert status("sms", "email") is None
+        assert status("email", "email") == ("planned", None)
+        assert status("both", "sms") == ("planned", None)
+        assert status("both", "email") == ("planned", None)
+        assert status("opted_out", "sms") == ("suppressed", "patient opted out of SMS")
+        assert status("no_phone", "sms") == ("suppressed", "no mobile number")
+        assert status("no_email", "email") == ("suppressed", "no e-mail address")
+        assert status("cancelled", "sms") == ("cancelled", "appointment cancelled")
+        assert status("later", "sms") is None                      # its day comes tomorrow
+        assert status("late_booking", "sms") == ("skipped", SKIP_REASON)
+        planned = rows[(cast["sms"].id, "sms")]
+        assert planned.dedupe_key == f"reminder:{cast['sms'].id}:{TARGET}:sms"
+    # Exactly: 9 appointments' channels per clinic x 3 clinics, no more.
+    assert len(rows) == 3 * 9
+
+    # Deadlines are each clinic's local noon on the sending day, in UTC.
+    deadline = {tz: rows[(cast["sms"].id, "sms")].deadline_at for tz, (_, cast) in world.items()}
+    assert deadline == {KOLKATA: datetime(2026, 10, 29, 6, 30, tzinfo=UTC),
+                        LONDON: datetime(2026, 10, 29, 12, 0, tzinfo=UTC),
+                        NY: datetime(2026, 10, 29, 16, 0, tzinfo=UTC)}
+    # Every row's history starts with its creation.
+    assert db.session.scalar(select(func.count()).select_from(NotificationEvent)) == len(rows)
+
+
+def test_doubled_and_repeated_ticks_change_nothing(app):
+    _world()
+    for minute in (30, 30, 31, 59):
+        plan(datetime(2026, 10, 29, 13, minute, tzinfo=UTC))
+        db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 9
+    # A scheduler restarted late in the window still plans the day it missed.
+    plan(datetime(2026, 10, 29, 15, 40, tzinfo=UTC))  # 11:40 in New York
+    plan(datetime(2026, 10, 29, 16, 0, tzinfo=UTC))   # the window has closed
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 9
+
+
+def test_late_start_plans_from_now_and_sends_are_spread_at_the_rate(make_app):
+    app = make_app(SMS_RATE_PER_SECOND=2.0, EMAIL_RATE_PER_SECOND=1.0)
+    with app.app_context():
+        loc = clinic("L-1", LONDON)
+        for _ in range(5):
+            booking(loc, patient("both"), TARGET)
+        db.session.commit()
+        now = datetime(2026, 10, 29, 10, 40, 0, tzinfo=UTC)
+        plan(now)
+        db.session.commit()
+        due = {}
+        for n in reminders().values():
+            due.setdefault(n.channel, []).append((n.due_at - now).total_seconds())
+        assert sorted(due["sms"]) == [0, 0.5, 1.0, 1.5, 2.0]
+        assert sorted(due["email"]) == [0, 1, 2, 3, 4]
+
+
+def test_a_batch_that_cannot_fit_alerts_when_planned(make_app):
+    # 40 SMS at 1/s need 40 s; a 1-minute window keeping half for retries leaves 30 s.
+    app = make_app(SMS_RATE_PER_SECOND=1.0, REMINDER_WINDOW="09:00-09:01", RETRY_HEADROOM=0.5)
+    with app.app_context():
+        loc = clinic("L-1", LONDON)
+        for _ in range(40):
+            booking(loc, patient("sms"), TARGET)
+        db.session.commit()
+        result = plan(datetime(2026, 10, 29, 9, 0, tzinfo=UTC))
+        db.session.commit()
+        alert = db.session.execute(select(Alert)).scalar_one()
+        assert alert.key == f"reminder-overflow:{TODAY}:{LONDON}:sms"
+        assert result.overflows == [alert.key]
+        assert "40 sms reminders" in alert.summary
+
+
+def test_a_batch_that_fits_raises_nothing(make_app):
+    app = make_app(SMS_RATE_PER_SECOND=1.0, REMINDER_WINDOW="09:00-09:01", RETRY_HEADROOM=0.5)
+    with app.app_context():
+        loc = clinic("L-1", LONDON)
+        for _ in range(30):
+            booking(loc, patient("sms"), TARGET)
+        db.session.commit()
+        plan(datetime(2026, 10, 29, 9, 0, tzinfo=UTC))
+        db.session.commit()
+        assert db.session.execute(select(Alert)).first() is None
+
+
+def test_dry_run_lists_and_writes_nothing(app):
+    world = _world()
+    result = plan(datetime(2026, 10, 29, 13, 30, tzinfo=UTC), dry_run=True)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+    assert len(result.rows) == 9
+    assert {row["location_id"] for row in result.rows} == {world[NY][0].id}
