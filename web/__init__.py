@@ -34,8 +34,6 @@ def create_app(config: dict | None = None) -> Flask:
     intake.init_app(app)
     health.init_app(app)
     cli.init_app(app)
-    from web import admin
-    admin.init_app(app)  # staff admin: accounts, CSRF, security headers, /admin pages
     return app
 
 
