@@ -31,6 +31,9 @@ class Alert(db.Model):
     # What has been e-mailed: the count at the last e-mail, and when.
     notified_count: Mapped[int] = mapped_column(Integer, default=0)
     last_notified_at = mapped_column(UTCDateTime, nullable=True)
+    # Set while an e-mail about this alert waits in the queue (or retries through an
+    # e-mail outage), so the minute tick does not pile up more messages (migration 0003).
+    email_queued_at = mapped_column(UTCDateTime, nullable=True)
 
 
 def raise_condition(key: str, kind: str, summary: str, *, sample_ids=(), count: int = 1) -> Alert:

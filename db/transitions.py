@@ -17,6 +17,24 @@ TERMINAL = {"delivered", "undelivered", "failed", "cancelled", "expired", "suppr
 TIMESTAMPS = {"queued": "queued_at", "sent": "sent_at", "delivered": "delivered_at"}
 
 
+#: The one way back from a terminal status: ops replaying a dead letter re-opens a send
+#: that failed only because Dramatiq ran out of retries (never a provider's verdict).
+REOPENABLE_REASONS = {"retries exhausted"}
+
+
+def reopen_for_replay(notification: Notification, *, source: str) -> bool:
+    """failed ("retries exhausted") -> queued, recorded like any transition; else False."""
+    if notification.status != "failed" or notification.reason not in REOPENABLE_REASONS:
+        return False
+    now = utcnow()
+    db.session.add(NotificationEvent(notification=notification, from_status="failed",
+                                     to_status="queued", at=now, source=source,
+                                     detail="dead letter replayed by ops"))
+    notification.status, notification.queued_at = "queued", now
+    notification.reason, notification.claimed_until = None, None
+    return True
+
+
 def can_move(current: str, to: str) -> bool:
     return to in ALLOWED.get(current, ())
 

@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     import actors.delivery  # noqa: F401  (declares the send actors before binding)
     import actors.reminders.tick  # noqa: F401  (the per-minute reminder tick)
     import actors.etl  # noqa: F401  (the ETL pull and its minute tick)
+    import actors.alerts  # noqa: F401  (the minute alert tick and alert e-mails)
     init_broker(app)
 
     from web import cli, errors, health, intake
@@ -34,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
     intake.init_app(app)
     health.init_app(app)
     cli.init_app(app)
+    from web import metrics, providers
+    providers.init_app(app)  # Twilio receipts and replies, SES notices through SNS
+    metrics.init_app(app)  # /metrics
     return app
 
 

@@ -48,3 +48,5 @@ def init_app(app) -> None:
     app.cli.add_command(dev)
     from web import cli_etl
     cli_etl.init_app(app)
+    from web.cli_dead_letters import dead_letters
+    app.cli.add_command(dead_letters)

@@ -7,3 +7,6 @@ from web import create_app
 
 app = create_app()
 broker = app.extensions["dramatiq"]
+
+from web.metrics import add_worker_metrics  # noqa: E402  (needs the app first)
+add_worker_metrics(app, broker)

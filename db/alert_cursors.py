@@ -1,0 +1,37 @@
+"""Where each periodic alert check left off, so every failure is counted exactly once.
+
+A check locks its row (skipping when another worker holds it), reads what happened since
+``position`` and moves it forward in the same transaction as the alerts it raises.
+"""
+from sqlalchemy import JSON, BigInteger, String, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import UTCDateTime, db, utcnow
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class AlertCursor(db.Model):
+    __tablename__ = "alert_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The id of the last notification event the check has read.
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Small rolling state of the check (per-run send counts), counts only.
+    state = mapped_column(JSON, nullable=False, default=dict)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+def lock_cursor(name: str, *, start_at: int = 0) -> AlertCursor | None:
+    """The cursor ``name`` locked for this transaction; None while another check holds it.
+
+    A new cursor starts at ``start_at`` so that a first run does not replay all history.
+    """
+    insert = _INSERTS[db.session.get_bind().dialect.name]
+    db.session.execute(insert(AlertCursor).values(
+        name=name, position=start_at, state={}, updated_at=utcnow()
+    ).on_conflict_do_nothing(index_elements=["name"]))
+    query = select(AlertCursor).where(AlertCursor.name == name).execution_options(
+        populate_existing=True)
+    return db.session.execute(query.with_for_update(skip_locked=True)).scalar_one_or_none()

@@ -1,0 +1,139 @@
+"""/metrics for Prometheus: notifications, alerts, ETL freshness, queues and webhooks.
+
+Database figures are read at scrape time (a few indexed GROUP BYs); webhook counters live in
+this process. Workers export Dramatiq's own metrics through its Prometheus middleware
+(``add_worker_metrics``), on WORKER_METRICS_PORT.
+"""
+import logging
+import os
+import time
+from datetime import timedelta
+
+from flask import Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from actors.broker import QUEUES
+from db import Alert, Notification, SyncRun, db, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Flask endpoints of the webhooks, by the name they carry in metrics.
+WEBHOOKS = {
+    "intake.receive_event": "appointment-events",
+    "twilio_status.status": "twilio-status",
+    "twilio_inbound.inbound": "twilio-inbound",
+    "ses_notifications.notifications": "ses-notifications",
+}
+WEBHOOK_REQUESTS = Counter("patient_notifier_webhook_requests_total",
+                           "Webhook requests by endpoint and HTTP status.",
+                           ["endpoint", "status"], registry=None)
+WEBHOOK_LATENCY = Histogram("patient_notifier_webhook_duration_seconds",
+                            "Time to answer a webhook request.", ["endpoint"], registry=None,
+                            buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+RECENT = timedelta(hours=24)
+
+
+class DatabaseCollector:
+    """Figures read from PostgreSQL and the broker when Prometheus scrapes."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def collect(self):
+        up = GaugeMetricFamily("patient_notifier_database_up",
+                               "1 when the database answered this scrape.")
+        try:
+            yield from self._database()
+            up.add_metric([], 1)
+        except Exception as error:  # a scrape must answer even when the database does not
+            db.session.rollback()
+            log.warning("metrics: database unavailable", extra={"error_type": type(error).__name__})
+            up.add_metric([], 0)
+        yield up
+        yield from self._queues()
+
+    def _database(self):
+        now = utcnow()
+        notifications = GaugeMetricFamily(
+            "patient_notifier_notifications",
+            "Notifications due in the last 24 hours, by kind, channel and status.",
+            labels=["kind", "channel", "status"])
+        for kind, channel, status, count in db.session.execute(
+                select(Notification.kind, Notification.channel, Notification.status, func.count())
+                .where(Notification.due_at >= now - RECENT)
+                .group_by(Notification.kind, Notification.channel, Notification.status)):
+            notifications.add_metric([kind, channel, status], count)
+        yield notifications
+        alerts = GaugeMetricFamily("patient_notifier_alerts_open", "Open alerts by kind.",
+                                   labels=["kind"])
+        for kind, count in db.session.execute(select(Alert.kind, func.count())
+                                              .where(Alert.status == "open")
+                                              .group_by(Alert.kind)):
+            alerts.add_metric([kind], count)
+        yield alerts
+        last = db.session.execute(select(func.max(SyncRun.finished_at))
+                                  .where(SyncRun.complete.is_(True))).scalar()
+        freshness = GaugeMetricFamily(
+            "patient_notifier_etl_last_complete_age_seconds",
+            "Seconds since the last complete pull of the upstream API finished (-1: never).")
+        freshness.add_metric([], (now - last).total_seconds() if last else -1)
+        yield freshness
+        db.session.rollback()
+
+    def _queues(self):
+        depth = GaugeMetricFamily("patient_notifier_queue_messages",
+                                  "Messages waiting per queue (ready, delayed, dead).",
+                                  labels=["queue", "state"])
+        broker = self.app.extensions["dramatiq"]
+        for queue in QUEUES:
+            try:
+                if hasattr(broker, "get_queue_message_counts"):
+                    ready, delayed, dead = broker.get_queue_message_counts(queue)
+                else:  # the dev mode's StubBroker
+                    ready, delayed, dead = broker.queues[queue].qsize(), 0, len(broker.dead_letters)
+            except Exception as error:
+                log.warning("metrics: broker unavailable",
+                            extra={"error_type": type(error).__name__})
+                return
+            for state, value in (("ready", ready), ("delayed", delayed), ("dead", dead)):
+                depth.add_metric([queue, state], value)
+        yield depth
+
+
+def metrics():
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WEBHOOK_REQUESTS)
+    registry.register(WEBHOOK_LATENCY)
+    registry.register(DatabaseCollector(current_app._get_current_object()))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _start_timer():
+    if request.endpoint in WEBHOOKS:
+        g.webhook_started = time.perf_counter()
+
+
+def _observe(response):
+    name = WEBHOOKS.get(request.endpoint)
+    if name is not None and "webhook_started" in g:
+        WEBHOOK_LATENCY.labels(name).observe(time.perf_counter() - g.webhook_started)
+        WEBHOOK_REQUESTS.labels(name, str(response.status_code)).inc()
+    return response
+
+
+def init_app(app) -> None:
+    app.add_url_rule("/metrics", view_func=metrics)
+    app.before_request(_start_timer)
+    app.after_request(_observe)
+
+
+def add_worker_metrics(app, broker) -> None:
+    """Dramatiq's Prometheus middleware, its multiprocess directory and port from settings."""
+    from dramatiq.middleware import prometheus
+    prometheus.DB_PATH = app.config["PROMETHEUS_MULTIPROC_DIR"]
+    prometheus.HTTP_PORT = app.config["WORKER_METRICS_PORT"]
+    os.makedirs(prometheus.DB_PATH, exist_ok=True)
+    broker.add_middleware(prometheus.Prometheus())

@@ -1,0 +1,19 @@
+"""X-Twilio-Signature checking against the public URL Twilio called."""
+from flask import abort, current_app, request
+from twilio.request_validator import RequestValidator
+
+
+def public_url() -> str:
+    """The URL as Twilio saw it: behind a TLS-terminating proxy, request.url says http://
+    and the internal host, and the signature would never match."""
+    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + request.path
+    query = request.query_string.decode()
+    return f"{url}?{query}" if query else url
+
+
+def require_twilio_signature() -> None:
+    token = current_app.config["TWILIO_AUTH_TOKEN"]
+    signature = request.headers.get("X-Twilio-Signature")
+    if not (token and signature and
+            RequestValidator(token).validate(public_url(), request.form, signature)):
+        abort(403, "Missing or wrong X-Twilio-Signature.")

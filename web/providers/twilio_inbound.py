@@ -1,0 +1,94 @@
+"""POST /api/v1/twilio/inbound: replies to our number; STOP, START and HELP keywords.
+
+Carriers require STOP and its variants to opt the sender out at once; the change is kept
+in the consent history (db.consent) with its source, and the send actors then suppress
+every further SMS to that patient.
+"""
+import logging
+import re
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
+from twilio.twiml.messaging_response import MessagingResponse
+
+from db import Appointment, Patient, db, record_consent
+from web.providers.twilio_auth import require_twilio_signature
+
+log = logging.getLogger(__name__)
+blp = Blueprint("twilio_inbound", __name__, url_prefix="/api/v1/twilio")
+
+STOP = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+START = {"START", "YES", "UNSTOP"}
+HELP = {"HELP", "INFO"}
+HELP_TEXT = {
+    "en": "{clinic}: for help with your appointment call {phone}. Reply STOP to opt out.",
+    "es": "{clinic}: para ayuda con su cita llame al {phone}. Responda STOP para no recibir "
+          "mensajes.",
+}
+
+
+def keyword(body: str | None) -> str:
+    """"Stop ", " stop." and "S T O P" are all STOP."""
+    return re.sub(r"[\s.!¡]+", "", body or "").upper()
+
+
+def _twiml(response: MessagingResponse | None = None) -> Response:
+    return Response(str(response or MessagingResponse()), mimetype="text/xml")
+
+
+def _patients(sender: str | None) -> list[Patient]:
+    if not sender:
+        return []
+    # Several patients (a parent and children) may share one number: the reply is theirs.
+    return list(db.session.execute(select(Patient).where(Patient.phone == sender)
+                                   .with_for_update()).scalars())
+
+
+def _help_text(patients: list[Patient]) -> str:
+    appointment = db.session.execute(
+        select(Appointment).where(Appointment.patient_id.in_([p.id for p in patients]))
+        .order_by(Appointment.starts_at.desc()).limit(1)).scalars().first() if patients else None
+    language = patients[0].language if patients else "en"
+    template = HELP_TEXT.get(language, HELP_TEXT["en"])
+    if appointment is None or not appointment.location.phone:
+        return template.format(clinic="Appointment reminders",
+                               phone=current_app.config["CLINIC_HELP_CONTACT"])
+    return template.format(clinic=appointment.location.name, phone=appointment.location.phone)
+
+
+def _set_consent(patients: list[Patient], *, opted_out: bool, word: str) -> int:
+    changed = 0
+    for patient in patients:
+        if patient.sms_opted_out != opted_out:
+            record_consent(patient, "sms", opted_out=opted_out, source="sms-keyword",
+                           reason=f"replied {word}")
+            changed += 1
+    return changed
+
+
+@blp.before_request
+def _authenticate():
+    require_twilio_signature()
+
+
+@blp.route("/inbound", methods=["POST"])
+def inbound():
+    word = keyword(request.form.get("Body"))
+    kind = ("stop" if word in STOP else "start" if word in START
+            else "help" if word in HELP else "other")
+    if kind == "other":
+        log.info("inbound SMS without a keyword ignored")
+        return _twiml()
+    patients = _patients(request.form.get("From"))
+    if kind == "help":
+        reply = MessagingResponse()
+        reply.message(_help_text(patients))
+        db.session.rollback()
+        log.info("inbound HELP answered", extra={"patient_ids": [p.id for p in patients]})
+        return _twiml(reply)
+    changed = _set_consent(patients, opted_out=(kind == "stop"), word=word)
+    db.session.commit()
+    log.info("inbound consent keyword", extra={"keyword": kind, "changed": changed,
+                                               "patient_ids": [p.id for p in patients]})
+    # Twilio answers STOP/START itself (carrier rules); an empty TwiML adds nothing.
+    return _twiml()

@@ -1,0 +1,48 @@
+"""POST /api/v1/twilio/status: Twilio's delivery receipts (the StatusCallback of each SMS)."""
+import logging
+
+from flask import Blueprint, request
+from sqlalchemy import select
+
+from db import Notification, db, transition
+from web.providers.twilio_auth import require_twilio_signature
+
+log = logging.getLogger(__name__)
+blp = Blueprint("twilio_status", __name__, url_prefix="/api/v1/twilio")
+
+#: Twilio's final statuses; "queued", "sending", "sent", "accepted"... change nothing,
+#: since our own "sent" is recorded when Twilio accepts the message.
+FINAL = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}
+
+
+@blp.before_request
+def _authenticate():
+    require_twilio_signature()
+
+
+@blp.route("/status", methods=["POST"])
+def status():
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    reported = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
+    target = FINAL.get(reported)
+    if not sid or target is None:
+        return "", 204
+    notification = db.session.execute(
+        select(Notification).where(Notification.provider_message_id == sid,
+                                   Notification.channel == "sms").with_for_update()
+    ).scalar_one_or_none()
+    if notification is None:
+        # Twilio can call before the send actor has stored the SID; the next callback
+        # (or the final one) finds it.
+        log.info("status callback for an unknown message", extra={"twilio_status": reported})
+        db.session.rollback()
+        return "", 204
+    error_code = request.form.get("ErrorCode") or None
+    moved = transition(notification, target, source="twilio-callback", error_code=error_code,
+                       reason=f"Twilio reported {reported}" + (f" ({error_code})"
+                                                                if error_code else ""))
+    db.session.commit()
+    log.info("status callback", extra={"notification_id": notification.id,
+                                       "twilio_status": reported, "applied": moved,
+                                       "error_code": error_code})
+    return "", 204
