@@ -11,6 +11,7 @@ from babel.dates import format_date, format_time
 from jinja2 import Environment, PackageLoader, TemplateNotFound, StrictUndefined, select_autoescape
 
 from actors.segments import segment_count
+from db.staff import latest_template
 
 FALLBACK_LANGUAGE = "en"
 
@@ -35,10 +36,30 @@ def _language(language: str | None) -> str:
     return (language or FALLBACK_LANGUAGE).split("-")[0].lower()
 
 
+def compile_source(name: str, source: str):
+    """A template from text (a version edited in the admin), escaped like the file it replaces."""
+    if name.endswith(".html"):
+        source = "{% autoescape true %}" + source + "{% endautoescape %}"
+    return _env.from_string(source)
+
+
+_compiled: dict[int, object] = {}  # template version id -> compiled template
+
+
+def _load(name: str):
+    """The newest version saved in the admin wins over the file shipped with the code."""
+    stored = latest_template(name)
+    if stored is None:
+        return _env.get_template(name)
+    if stored.id not in _compiled:
+        _compiled[stored.id] = compile_source(name, stored.body)
+    return _compiled[stored.id]
+
+
 def _template(kind: str, channel: str, language: str, part: str):
     for candidate in (_language(language), FALLBACK_LANGUAGE):
         try:
-            return _env.get_template(f"{kind}.{channel}.{candidate}.{part}"), candidate
+            return _load(f"{kind}.{channel}.{candidate}.{part}"), candidate
         except TemplateNotFound:
             continue
     raise TemplateNotFound(f"{kind}.{channel}.{FALLBACK_LANGUAGE}.{part}")

@@ -6,6 +6,7 @@ from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent
 from db.notifications import Notification, NotificationEvent
 from db.sync import QuarantinedRecord, SyncRun, SyncSeen
+from db.staff import AuditEntry, StaffRole, StaffUser, TemplateVersion, latest_template
 from db.transitions import transition
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "ConsentChange", "record_consent", "InboundEvent", "Notification", "NotificationEvent",
     "transition",
     "QuarantinedRecord", "SyncRun", "SyncSeen",
+    "AuditEntry", "StaffRole", "StaffUser", "TemplateVersion", "latest_template",
 ]

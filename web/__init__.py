@@ -38,6 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     from web import metrics, providers
     providers.init_app(app)  # Twilio receipts and replies, SES notices through SNS
     metrics.init_app(app)  # /metrics
+    from web import admin
+    admin.init_app(app)  # staff admin: accounts, CSRF, security headers, /admin pages
     return app
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 DEV_WEBHOOK_SECRET = "whsec_ZGV2LW9ubHktd2ViaG9vay1zZWNyZXQtY2hhbmdlLW1l"
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+DEV_PASSWORD_SALT = "dev-only-password-salt-change-me"
 
 
 class ConfigError(ValueError):
@@ -170,6 +172,17 @@ SETTINGS: list[Setting] = [
             doc="threads the tick publishes reminders with (one broker confirm each at a time)"),
     Setting("SCHEDULER_LOCK_RETRY_SECONDS", 5.0, _positive_float,
             doc="how often a standby scheduler tries to take over the scheduler lock"),
+    # --- Admin for clinic staff (issue 6) ---
+    Setting("SECRET_KEY", DEV_SECRET_KEY,
+            doc="signs sessions and CSRF tokens; production (BROKER_URL set) refuses the default"),
+    Setting("SECURITY_PASSWORD_SALT", DEV_PASSWORD_SALT,
+            doc="salt of staff login tokens; production (BROKER_URL set) refuses the default"),
+    Setting("SECURITY_TOTP_SECRET", None,
+            doc="key that encrypts staff authenticator secrets; defaults to SECRET_KEY"),
+    Setting("ADMIN_LOCKOUT_ATTEMPTS", 10, _positive_int,
+            doc="wrong passwords in a row that lock a staff account"),
+    Setting("ADMIN_REFRESH_SECONDS", 5, _positive_int,
+            doc="how often an open Today page fetches fresh counts"),
     # --- Workers ---
     Setting("WORKER_THREADS", 4, _positive_int,
             doc="worker threads of the in-process dev mode"),

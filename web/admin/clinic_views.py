@@ -1,0 +1,122 @@
+"""Appointments (search, timeline) and patients (contact details, consent): staff and admin.
+
+Every page showing one patient's details writes an audit entry.
+"""
+import re
+
+from flask import abort, flash, redirect, url_for
+from flask_admin import expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from db import Appointment, ConsentChange, Notification, Patient, db, record_consent
+from web.admin.access import STAFF, GuardedModelView, may_act, require_act
+from web.admin.audit import record, record_now
+
+PHONE_LIKE = re.compile(r"^[\d\s+().-]{7,}$")
+
+
+class PhoneSearch:
+    """Staff type phone numbers as they hear them: "(312) 555-0100" finds +13125550100."""
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        if PHONE_LIKE.match(search.strip()):
+            search = re.sub(r"\D", "", search)
+        return super()._apply_search(query, count_query, joins, count_joins, search)
+
+
+def _patient_name(view, context, model, name):
+    patient = model if isinstance(model, Patient) else model.patient
+    return f"{patient.given_name} {patient.family_name}"
+
+
+def _link(endpoint, text, **values):
+    return Markup('<a href="{}">{}</a>').format(url_for(endpoint, **values), text)
+
+
+class AppointmentView(PhoneSearch, GuardedModelView):
+    roles = STAFF
+    column_list = ["external_id", "patient", "patient.phone", "starts_at", "local_date",
+                   "location", "status", "revision"]
+    column_labels = {"patient.phone": "Phone", "external_id": "Appointment"}
+    column_searchable_list = ["external_id", "patient.given_name", "patient.family_name",
+                              "patient.phone", "patient.external_id"]
+    column_filters = ["local_date", "location.name", "status"]
+    column_default_sort = ("starts_at", True)
+    column_formatters = {
+        "patient": _patient_name,
+        "location": lambda v, c, m, n: m.location.name,
+        "external_id": lambda v, c, m, n: _link(".timeline", m.external_id, appointment_id=m.id),
+    }
+
+    @expose("/timeline/<int:appointment_id>")
+    def timeline(self, appointment_id):
+        appointment = db.session.get(Appointment, appointment_id) or abort(404)
+        notifications = db.session.scalars(
+            select(Notification).where(Notification.appointment_id == appointment.id)
+            .order_by(Notification.id)).all()
+        events = sorted(((event.at, notification, event) for notification in notifications
+                         for event in notification.events), key=lambda item: (item[0], item[2].id))
+        record_now("view", "appointment", appointment.id,
+                   detail=f"timeline; patient {appointment.patient_id}")
+        return self.render("admin/appointment.html", appointment=appointment,
+                           patient=appointment.patient, notifications=notifications,
+                           events=events, may_act=may_act())
+
+
+class ConsentForm(FlaskForm):
+    channel = SelectField("Channel", choices=[("sms", "SMS"), ("email", "E-mail")])
+    decision = RadioField("Decision", choices=[("opt-out", "Opt out (stop messages)"),
+                                               ("opt-in", "Opt in (messages again)")],
+                          validators=[DataRequired()])
+    reason = StringField("Reason (as the patient said it on the phone)",
+                         validators=[DataRequired(), Length(max=200)])
+
+
+class PatientView(PhoneSearch, GuardedModelView):
+    roles = STAFF
+    column_list = ["external_id", "given_name", "family_name", "phone", "email",
+                   "preferred_channel", "language", "sms_opted_out", "email_opted_out"]
+    column_searchable_list = ["external_id", "given_name", "family_name", "phone", "email"]
+    column_filters = ["preferred_channel", "sms_opted_out", "email_opted_out"]
+    column_formatters = {
+        "external_id": lambda v, c, m, n: _link(".patient", m.external_id, patient_id=m.id),
+    }
+
+    def _show(self, patient, form):
+        consent = db.session.scalars(select(ConsentChange)
+                                     .where(ConsentChange.patient_id == patient.id)
+                                     .order_by(ConsentChange.at.desc(), ConsentChange.id.desc())
+                                     ).all()
+        appointments = db.session.scalars(select(Appointment)
+                                          .where(Appointment.patient_id == patient.id)
+                                          .order_by(Appointment.starts_at.desc())).all()
+        record_now("view", "patient", patient.id, detail="contact details and consent")
+        return self.render("admin/patient.html", patient=patient, consent=consent,
+                           appointments=appointments, form=form, may_act=may_act())
+
+    @expose("/<int:patient_id>")
+    def patient(self, patient_id):
+        patient = db.session.get(Patient, patient_id) or abort(404)
+        return self._show(patient, ConsentForm())
+
+    @expose("/<int:patient_id>/consent", methods=["POST"])
+    def consent(self, patient_id):
+        require_act()
+        patient = db.session.get(Patient, patient_id, with_for_update=True) or abort(404)
+        form = ConsentForm()
+        if not form.validate_on_submit():
+            db.session.rollback()
+            return self._show(patient, form), 422
+        opted_out = form.decision.data == "opt-out"
+        record_consent(patient, form.channel.data, opted_out=opted_out, source="staff",
+                       reason=form.reason.data, recorded_by=current_user.email)
+        record("consent", "patient", patient.id,
+               detail=f"{form.channel.data} {'opted out' if opted_out else 'opted in'} by phone")
+        db.session.commit()
+        flash(f"Recorded: {form.channel.data} {form.decision.data}.", "success")
+        return redirect(url_for(".patient", patient_id=patient.id))

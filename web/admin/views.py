@@ -1,0 +1,48 @@
+"""The admin's pages, mounted under /admin, in the order staff use them."""
+from flask import Blueprint, redirect, request
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from db import (Alert, Appointment, AuditEntry, Notification, Patient, QuarantinedRecord,
+                StaffUser, SyncRun, db)
+from web.admin.account_views import AuditLogView, StaffAccountView
+from web.admin.clinic_views import AppointmentView, PatientView
+from web.admin.dashboard import TodayView
+from web.admin.notification_views import NotificationView
+from web.admin.ops_views import AlertView, QuarantineView, SyncRunView
+from web.admin.template_views import TemplateView
+
+#: Our templates (overriding Flask-Admin's where named alike) and the Today refresher script.
+assets = Blueprint("admin_assets", __name__, template_folder="templates",
+                   static_folder="static", static_url_path="/admin-assets")
+
+
+def init_app(app) -> Admin:
+    app.register_blueprint(assets)
+    admin = Admin(app, name="patient-notifier", url="/admin",
+                  index_view=TodayView(name="Today", url="/admin", endpoint="admin"),
+                  theme=Bootstrap4Theme(base_template="admin/pn_master.html", fluid=True),
+                  csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""))
+    session = db  # Flask-Admin 2 takes the Flask-SQLAlchemy object
+    admin.add_view(AppointmentView(Appointment, session, name="Appointments",
+                                   endpoint="appointment"))
+    admin.add_view(PatientView(Patient, session, name="Patients", endpoint="patient"))
+    admin.add_view(NotificationView(Notification, session, name="Notifications",
+                                    endpoint="notification"))
+    admin.add_view(AlertView(Alert, session, name="Alerts", endpoint="alert"))
+    admin.add_view(SyncRunView(SyncRun, session, name="Sync runs", endpoint="syncrun",
+                               category="Data"))
+    admin.add_view(QuarantineView(QuarantinedRecord, session, name="Quarantined records",
+                                  endpoint="quarantine", category="Data"))
+    admin.add_view(TemplateView(name="Templates", endpoint="templates", url="/admin/templates",
+                                category="Admin"))
+    admin.add_view(StaffAccountView(StaffUser, session, name="Staff accounts",
+                                    endpoint="staffaccount", category="Admin"))
+    admin.add_view(AuditLogView(AuditEntry, session, name="Audit log", endpoint="auditlog",
+                                category="Admin"))
+
+    @app.get("/")
+    def _front_door():
+        return redirect("/admin/")
+
+    return admin
