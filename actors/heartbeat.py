@@ -10,16 +10,22 @@ file is older than ``max-age``. The file is touched
   than ``stall_grace`` seconds (Dramatiq's TimeLimit should have interrupted it; a thread
   stuck past that, e.g. in C code, is as useless as a dead one).
 
+The scheduler process runs no worker; there every enqueue touches the file (periodiq enqueues
+the periodic actors every minute), so the same probe, with a longer max-age, watches it.
+
 A broker outage does not stop the heartbeat: Dramatiq's consumer threads stay alive and
 reconnect by themselves, and restarting the pod would not bring RabbitMQ back.
 """
 import argparse
+import logging
 import os
 import sys
 import threading
 import time
 
 from dramatiq.middleware import Middleware, TimeLimit
+
+log = logging.getLogger(__name__)
 
 
 def touch(path: str) -> None:
@@ -48,7 +54,7 @@ class Heartbeat(Middleware):
         directory = os.path.dirname(self.path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        touch(self.path)
+        self._touch()
         self._watchdog = threading.Thread(target=self._watch, name="heartbeat", daemon=True)
         self._watchdog.start()
 
@@ -67,9 +73,15 @@ class Heartbeat(Middleware):
         with self._lock:
             self._running.pop(message.message_id, None)
         if not self._stopped.is_set():
-            touch(self.path)
+            self._touch()
 
     after_skip_message = after_process_message
+
+    def after_enqueue(self, broker, message, delay):
+        # Only in a process without a worker (the scheduler): a worker's liveness must come
+        # from its own threads, not from messages it happens to send.
+        if self._worker is None:
+            self._touch()
 
     # --- the watchdog ---
     def healthy(self) -> bool:
@@ -87,7 +99,13 @@ class Heartbeat(Middleware):
     def _watch(self):
         while not self._stopped.wait(self.interval):
             if self.healthy():
-                touch(self.path)
+                self._touch()
+
+    def _touch(self):
+        try:
+            touch(self.path)
+        except OSError as error:  # never let the probe's file break the work itself
+            log.warning("heartbeat file %s not touched: %s", self.path, error.strerror)
 
 
 def _time_limit_ms(broker, message) -> float:

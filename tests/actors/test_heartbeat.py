@@ -99,3 +99,31 @@ def test_check_reports_missing_and_stale_files(tmp_path):
     os.utime(path, (old, old))
     ok, reason = check(str(path), 60)
     assert not ok and "limit 60s" in reason
+
+
+def test_a_process_without_a_worker_beats_on_every_enqueue(make_app, tmp_path):
+    """The scheduler runs no worker: each periodic enqueue is its sign of life."""
+    path = tmp_path / "scheduler-heartbeat"
+    app = make_app(WORKER_HEARTBEAT_FILE=str(path))
+    broker = app.extensions["dramatiq"]
+    ping = dramatiq.actor(lambda: None, broker=broker, actor_name="heartbeat_test_ping",
+                          queue_name="default")
+    try:
+        assert not path.exists()
+        ping.send()
+        assert probe(path).returncode == 0
+    finally:
+        broker.actors.pop("heartbeat_test_ping", None)
+        broker.flush_all()
+
+
+def test_an_unwritable_heartbeat_file_never_breaks_sending(make_app, tmp_path):
+    app = make_app(WORKER_HEARTBEAT_FILE=str(tmp_path / "missing-dir" / "beat"))
+    broker = app.extensions["dramatiq"]
+    ping = dramatiq.actor(lambda: None, broker=broker, actor_name="heartbeat_test_ping2",
+                          queue_name="default")
+    try:
+        ping.send()  # logs a warning, raises nothing
+    finally:
+        broker.actors.pop("heartbeat_test_ping2", None)
+        broker.flush_all()
