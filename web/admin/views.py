@@ -8,6 +8,7 @@ from db import (Alert, Appointment, AuditEntry, Notification, Patient, Quarantin
 from web.admin.account_views import AuditLogView, StaffAccountView
 from web.admin.clinic_views import AppointmentView, PatientView
 from web.admin.dashboard import TodayView
+from web.admin.dead_letter_views import DeadLetterView
 from web.admin.notification_views import NotificationView
 from web.admin.ops_views import AlertView, QuarantineView, SyncRunView
 from web.admin.template_views import TemplateView
@@ -34,6 +35,8 @@ def init_app(app) -> Admin:
                                category="Data"))
     admin.add_view(QuarantineView(QuarantinedRecord, session, name="Quarantined records",
                                   endpoint="quarantine", category="Data"))
+    admin.add_view(DeadLetterView(name="Dead letters", endpoint="deadletters",
+                                  url="/admin/dead-letters", category="Data"))
     admin.add_view(TemplateView(name="Templates", endpoint="templates", url="/admin/templates",
                                 category="Admin"))
     admin.add_view(StaffAccountView(StaffUser, session, name="Staff accounts",

@@ -1,0 +1,92 @@
+"""Staff accounts, a small clinic, and logging in the way a browser does (with CSRF tokens)."""
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from db import (Appointment, Location, Notification, Patient, QuarantinedRecord, SyncRun, db,
+                raise_condition, transition, utcnow)
+from db.staff import ROLES
+from web.admin.cli import seed_demo_account
+
+PASSWORD = "correct-horse-battery-staple"
+PHONE = "+13125550100"
+EMAIL = "ada.lovelace@example.org"
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def email_of(role: str) -> str:
+    return f"{role}@clinic.example"
+
+
+@pytest.fixture
+def accounts(app):
+    for role in ROLES:
+        seed_demo_account(email_of(role), PASSWORD, role=role)
+    return {role: email_of(role) for role in ROLES}
+
+
+def csrf_token(client, url="/auth/login") -> str:
+    match = TOKEN.search(client.get(url).get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def login(client, email, password=PASSWORD):
+    return client.post("/auth/login", data={"email": email, "password": password,
+                                            "csrf_token": csrf_token(client)})
+
+
+@dataclass
+class Clinic:
+    location: Location
+    patient: Patient
+    appointment: Appointment
+    failed: Notification
+    pending: Notification
+    alert_id: int
+    run: SyncRun
+    quarantined: QuarantinedRecord
+
+
+def make_clinic(*, given_name="Ada", venue="Main St Clinic") -> Clinic:
+    now = utcnow()
+    location = Location(external_id="L-1", name=venue, address=f"{venue}, 1 Main St",
+                        phone="+13125550123", timezone="America/New_York")
+    patient = Patient(external_id="P-1", given_name=given_name, family_name="Lovelace",
+                      phone=PHONE, email=EMAIL, preferred_channel="sms", language="en")
+    starts = now + timedelta(days=5)
+    appointment = Appointment(external_id="A-1001", patient=patient, location=location,
+                              status="booked", starts_at=starts, local_date=starts.date(),
+                              source_updated_at=now, revision=1)
+    failed = Notification(appointment=appointment, patient=patient, kind="reminder",
+                          channel="sms", dedupe_key="reminder:A-1001:sms", status="planned",
+                          due_at=now, revision=1)
+    pending = Notification(appointment=appointment, patient=patient, kind="change",
+                           channel="sms", dedupe_key="change:A-1001:1:sms", status="planned",
+                           due_at=now + timedelta(hours=1), revision=1)
+    db.session.add_all([location, patient, appointment, failed, pending])
+    db.session.flush()
+    for step in ("queued", "sending"):
+        transition(failed, step, source="send")
+    transition(failed, "failed", source="send", error_code="30003", reason="unreachable handset")
+    transition(pending, "queued", source="dispatch")
+    alert = raise_condition("send-failed:sms:30003", "send-failed", "1 SMS failed (30003)",
+                            sample_ids=[failed.id])
+    run = SyncRun(window_from=now.date(), window_to=now.date() + timedelta(days=7),
+                  complete=True, started_at=now - timedelta(minutes=3), finished_at=now,
+                  pages=1, records=1, quarantined=1)
+    db.session.add(run)
+    db.session.flush()
+    quarantined = QuarantinedRecord(run_id=run.id, external_id="A-BAD",
+                                    reason="patient.phone: not E.164",
+                                    raw={"id": "A-BAD", "patient": {"given_name": given_name}})
+    db.session.add(quarantined)
+    db.session.commit()
+    return Clinic(location, patient, appointment, failed, pending, alert.id, run, quarantined)
+
+
+@pytest.fixture
+def clinic(app):
+    return make_clinic()
