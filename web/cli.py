@@ -50,3 +50,5 @@ def init_app(app) -> None:
     cli_etl.init_app(app)
     from web.cli_dead_letters import dead_letters
     app.cli.add_command(dead_letters)
+    from web import cli_reminders
+    cli_reminders.init_app(app)

@@ -1,4 +1,6 @@
 """The in-process dev mode: SQLite, StubBroker, worker threads and console channels."""
+import threading
+
 import click
 import dramatiq
 from flask_migrate import upgrade
@@ -23,14 +25,32 @@ def start_workers(app) -> dramatiq.Worker:
     return worker
 
 
+def start_ticks(app, *, every: float = 60.0) -> threading.Event:
+    """What the scheduler process does in production: every periodic actor once a minute."""
+    broker = app.extensions["dramatiq"]
+    periodic = [actor for actor in broker.actors.values() if "periodic" in actor.options]
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            for actor in periodic:
+                actor.send()
+            stop.wait(every)
+
+    threading.Thread(target=loop, name="dev-ticks", daemon=True).start()
+    return stop
+
+
 def run_dev(app, *, port: int) -> None:
     if app.config["BROKER_URL"]:
         raise click.UsageError("dev mode runs without RabbitMQ: unset BROKER_URL")
     with app.app_context():
         upgrade(revision="heads")
     worker = start_workers(app)
+    ticks = start_ticks(app)
     click.echo(BANNER.format(port=port))
     try:
         run_simple("127.0.0.1", port, app, use_reloader=False, threaded=True)
     finally:
+        ticks.set()
         worker.stop()

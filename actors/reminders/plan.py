@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import (Float, String, and_, case, cast, column, exists, func, insert, literal,
-                        null, or_, select, values)
+from sqlalchemy import (Float, String, and_, case, cast, exists, func, insert, literal, null, or_,
+                        select)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from actors.reminders.bulk import record_history
-from actors.reminders.window import Window, open_window, window_on
+from actors.reminders.window import Window, local_today, open_window, window_on
 from db import (Appointment, Location, Notification, NotificationEvent, Patient, UTCDateTime,
                 db, raise_condition)
 
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 SKIP_REASON = "booked after its reminder day had passed"
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-_CHANNELS = values(column("channel", String), name="channels").data([("sms",), ("email",)])
+_CHANNELS = (select(literal("sms", String).label("channel"))
+             .union_all(select(literal("email", String).label("channel"))).subquery("channels"))
 
 
 @dataclass
@@ -210,9 +211,11 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
         target = window.day + ahead
         summary = _write(_candidates(ids, target, now, skipping=False), window, now, rates,
                          dry_run=dry_run, source=source, result=result, tz=tz)
-        for passed in range((target - window.day).days):
-            summary += _write(_candidates(ids, window.day + timedelta(days=passed), now,
-                                          skipping=True), window, now, rates,
+        for offset in range((target - window.day).days):
+            passed = window.day + timedelta(days=offset)
+            if passed - ahead >= local_today(now, tz):
+                continue  # its own reminder day is still to come (a day planned ahead)
+            summary += _write(_candidates(ids, passed, now, skipping=True), window, now, rates,
                               dry_run=dry_run, source=source, result=result, tz=tz)
         for channel, status, count, _ in summary:
             result.counts[(tz, channel, status)] += count
