@@ -7,7 +7,7 @@ acks only the messages it has re-published (with publisher confirms) to their qu
 """
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dramatiq
 import pika
@@ -48,16 +48,16 @@ def _died_at(properties, message: dramatiq.Message) -> datetime | None:
     for death in (properties.headers or {}).get("x-death", []) or []:
         when = death.get("time")
         if isinstance(when, datetime):
-            return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
     if message.message_timestamp:
-        return datetime.fromtimestamp(message.message_timestamp / 1000, timezone.utc)
+        return datetime.fromtimestamp(message.message_timestamp / 1000, UTC)
     return None
 
 
 def _parse(queue: str, properties, body: bytes) -> DeadLetter:
     try:
         message = dramatiq.Message.decode(body)
-    except Exception:  # a foreign or corrupt body is still listed, never dropped
+    except Exception:  # noqa: BLE001  (a foreign or corrupt body is listed, never dropped)
         return DeadLetter(queue, "?", "?", None, "undecodable message body", None)
     args = message.args or ()
     notification_id = args[0] if message.actor_name in SEND_ACTOR_NAMES and args else None

@@ -10,8 +10,13 @@ import time
 from datetime import timedelta
 
 from flask import Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client import generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
@@ -48,7 +53,7 @@ class DatabaseCollector:
         try:
             yield from self._database()
             up.add_metric([], 1)
-        except Exception as error:  # a scrape must answer even when the database does not
+        except Exception as error:  # noqa: BLE001  (a scrape answers even without the database)
             db.session.rollback()
             log.warning("metrics: database unavailable", extra={"error_type": type(error).__name__})
             up.add_metric([], 0)
@@ -93,8 +98,10 @@ class DatabaseCollector:
                 if hasattr(broker, "get_queue_message_counts"):
                     ready, delayed, dead = broker.get_queue_message_counts(queue)
                 else:  # the dev mode's StubBroker
-                    ready, delayed, dead = broker.queues[queue].qsize(), 0, len(broker.dead_letters)
-            except Exception as error:
+                    ready = broker.queues[queue].qsize()
+                    delayed = broker.queues[f"{queue}.DQ"].qsize()
+                    dead = len(broker.dead_letters_by_queue[queue])
+            except Exception as error:  # noqa: BLE001  (the broker is optional for a scrape)
                 log.warning("metrics: broker unavailable",
                             extra={"error_type": type(error).__name__})
                 return

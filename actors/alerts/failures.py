@@ -11,7 +11,14 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from db import Alert, Notification, NotificationEvent, db, raise_condition, resolve_condition
+from db import (
+    Alert,
+    Notification,
+    NotificationEvent,
+    db,
+    raise_condition,
+    resolve_condition,
+)
 from db.alert_cursors import lock_cursor
 
 log = logging.getLogger(__name__)

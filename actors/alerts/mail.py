@@ -11,10 +11,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_, select
 
+from actors.alerts.runbook import advice_for
 from actors.broker import actor
 from actors.channels import ChannelError, channels_for
 from actors.enqueue import enqueue_after_commit
-from actors.alerts.runbook import advice_for
 from db import Alert, db, utcnow
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,13 @@ from sqlalchemy import select, update
 
 from actors.delivery import send_options, send_priority
 from db import Alert, Notification, db, raise_condition, resolve_condition
-from tests.actors.alert_helpers import (ONCALL, add_notifications, alert_mails, booked,
-                                        evaluate)
+from tests.actors.alert_helpers import (
+    ONCALL,
+    add_notifications,
+    alert_mails,
+    booked,
+    evaluate,
+)
 from tests.conftest import drain
 from tests.factories import EMAIL_ADDRESS, PATIENT
 
@@ -87,7 +92,7 @@ def test_quiet_failure_alert_resolves_with_one_email(alerting, fake_providers):
     db.session.commit()
     evaluate(alerting)
     evaluate(alerting)
-    opened, resolved = alert_mails(smtp)
+    _opened, resolved = alert_mails(smtp)
     assert "RESOLVED" in resolved["Subject"] and alert(key).status == "resolved"
 
 

@@ -7,7 +7,7 @@ import base64
 import json
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -31,7 +31,7 @@ class CertificateServer:
     def __init__(self):
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.pem = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
                     .not_valid_before(now - timedelta(days=1))
@@ -41,7 +41,7 @@ class CertificateServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 if self.path.startswith("/confirm"):
                     server.confirmations.append(self.path)
                     body = b"<ConfirmSubscriptionResponse/>"

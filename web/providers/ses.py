@@ -12,8 +12,13 @@ from flask import Blueprint, abort, current_app, request
 from sqlalchemy import func, select
 
 from db import ConsentChange, Notification, Patient, db, record_consent, transition
-from web.providers.sns import (CertificateCache, SnsVerificationError, host_patterns,
-                               url_allowed, verify)
+from web.providers.sns import (
+    CertificateCache,
+    SnsVerificationError,
+    host_patterns,
+    url_allowed,
+    verify,
+)
 
 log = logging.getLogger(__name__)
 blp = Blueprint("ses_notifications", __name__, url_prefix="/api/v1/ses")

@@ -1,6 +1,10 @@
 """X-Twilio-Signature checking against the public URL Twilio called."""
+import logging
+
 from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
+
+log = logging.getLogger(__name__)
 
 
 def public_url() -> str:
@@ -16,4 +20,8 @@ def require_twilio_signature() -> None:
     signature = request.headers.get("X-Twilio-Signature")
     if not (token and signature and
             RequestValidator(token).validate(public_url(), request.form, signature)):
+        # Worth a look if it repeats: a misconfigured PUBLIC_BASE_URL or auth token
+        # refuses every genuine callback too.
+        log.warning("Twilio signature refused", extra={"path": request.path,
+                                                       "signed": signature is not None})
         abort(403, "Missing or wrong X-Twilio-Signature.")
