@@ -89,12 +89,16 @@ def _candidates(location_ids, day: date, now: datetime, *, skipping: bool):
 def _bases(window: Window, now: datetime, rates: dict) -> dict:
     """Where each channel's next free send slot is: the rate is shared by every clinic."""
     start = max(window.start, now)
-    last = dict(db.session.execute(
-        select(Notification.channel, func.max(Notification.due_at))
-        .where(Notification.status == "planned", Notification.kind == "reminder")
-        .group_by(Notification.channel)).all())
-    return {ch: max(start, last[ch] + timedelta(seconds=1 / rates[ch])) if last.get(ch) else start
-            for ch in rates}
+    bases = {}
+    for channel, rate in rates.items():
+        # Backwards along ix_notifications_status_due_at: the first match is the latest.
+        last = db.session.scalar(
+            select(Notification.due_at)
+            .where(Notification.status == "planned", Notification.kind == "reminder",
+                   Notification.channel == channel)
+            .order_by(Notification.status.desc(), Notification.due_at.desc()).limit(1))
+        bases[channel] = max(start, last + timedelta(seconds=1 / rate)) if last else start
+    return bases
 
 
 def _write_postgresql(candidates, window, now, bases, rates, source) -> list:
