@@ -120,7 +120,12 @@ def ensure_roles(store: SQLAlchemyUserDatastore) -> None:
 def init_app(app) -> None:
     check_production_secrets(app.config)
     for key, value in _settings(app.config).items():
-        app.config.setdefault(key, value)
+        # Flask's own keys always exist, so they are set outright; the rest leave room for
+        # a test's override.
+        if key.startswith(("SESSION_", "REMEMBER_")):
+            app.config[key] = value
+        else:
+            app.config.setdefault(key, value)
 
     csrf = CSRFProtect(app)
 
