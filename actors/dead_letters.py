@@ -177,8 +177,10 @@ def check_dead_letters(broker_url: str) -> None:
         if depth:
             samples = [letter.notification_id or letter.message_id
                        for letter in list_dead_letters(broker_url, queue=queue, limit=10)]
-            raise_condition(key, "dead-letters",
-                            f"{depth} message(s) wait in the dead-letter queue {xq_name(queue)}",
-                            sample_ids=samples)
+            alert = raise_condition(key, "dead-letters", f"{depth} message(s) wait in the "
+                                    f"dead-letter queue {xq_name(queue)}",
+                                    sample_ids=samples, count=0)
+            # The count is the queue's depth, so a digest goes out when more arrive.
+            alert.count = max(alert.count, depth)
         else:
             resolve_condition(key)
