@@ -14,7 +14,7 @@ import resource
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -87,7 +87,7 @@ def main() -> int:
     try:
         app = create_app({"DATABASE_URL": url, "BROKER_URL": None, "LOG_LEVEL": "WARNING"})
         # 06:00 UTC: before every US clinic's window; the day is planned by hand (--date).
-        now = datetime.now(timezone.utc).replace(hour=6, minute=0, second=0, microsecond=0)
+        now = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
         sending_day = now.date()
         with app.app_context():
             upgrade(revision="heads")

@@ -6,8 +6,8 @@ and day exists already. Runs in the failing send's transaction; the caller enque
 """
 from sqlalchemy import select
 
-from actors.reminders.keys import reminder_day, reminder_key
 from actors.recipients import why_unreachable
+from actors.reminders.keys import reminder_day, reminder_key
 from actors.upsert import insert_ignoring_conflict
 from db import Notification, NotificationEvent, db, utcnow
 

@@ -13,14 +13,34 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import (Float, String, and_, case, cast, exists, func, insert, literal, null, or_,
-                        select)
+from sqlalchemy import (
+    Float,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from actors.reminders.bulk import record_history
 from actors.reminders.window import Window, local_today, open_window, window_on
-from db import (Appointment, Location, Notification, NotificationEvent, Patient, UTCDateTime,
-                db, raise_condition)
+from db import (
+    Appointment,
+    Location,
+    Notification,
+    NotificationEvent,
+    Patient,
+    UTCDateTime,
+    db,
+    raise_condition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +82,7 @@ def _unreachable(channel):
 def _candidates(location_ids, day: date, now: datetime, *, skipping: bool):
     """Appointment x chosen channel rows that have no reminder for ``day`` yet."""
     a, p, channel = Appointment, Patient, _CHANNELS.c.channel
-    key = literal(f"reminder:") + cast(a.id, String) + literal(f":{day.isoformat()}:") + channel
+    key = literal("reminder:") + cast(a.id, String) + literal(f":{day.isoformat()}:") + channel
     if skipping:
         status, reason, variant = literal("skipped"), literal(SKIP_REASON), key
         wanted = and_(a.status == "booked", a.starts_at > now)

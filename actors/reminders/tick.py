@@ -32,11 +32,10 @@ def exclusive_tick():
     if engine.dialect.name != "postgresql":
         yield True
         return
-    with engine.connect() as connection:
-        with connection.begin():
-            got = connection.execute(select(func.pg_try_advisory_xact_lock(TICK_LOCK_ID))
-                                     ).scalar()
-            yield bool(got)
+    with engine.connect() as connection, connection.begin():
+        got = connection.execute(select(func.pg_try_advisory_xact_lock(TICK_LOCK_ID))
+                                 ).scalar()
+        yield bool(got)
 
 
 def run_tick(now: datetime | None = None, **dispatch_options) -> dict | None:

@@ -1,6 +1,6 @@
 """The reminder window of a clinic day, in UTC, from the clinic's own time zone."""
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -36,7 +36,7 @@ def window_on(day: date, tz_name: str, text: str) -> Window:
     local_start = datetime.combine(day, start, tzinfo=tz)
     local_end = (datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz) if end is None
                  else datetime.combine(day, end, tzinfo=tz))
-    return Window(day, local_start.astimezone(timezone.utc), local_end.astimezone(timezone.utc))
+    return Window(day, local_start.astimezone(UTC), local_end.astimezone(UTC))
 
 
 def local_today(now: datetime, tz_name: str) -> date:

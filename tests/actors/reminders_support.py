@@ -1,5 +1,5 @@
 """Clinics, patients and appointments for the reminder tests, written straight to the rows."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
@@ -33,8 +33,8 @@ def booking(location: Location, person: Patient, day: date, at: time = time(10, 
     local = datetime.combine(day, at, tzinfo=ZoneInfo(location.timezone))
     appointment = Appointment(external_id=f"A-{next(_numbers)}", patient_id=person.id,
                               location_id=location.id, status=status,
-                              starts_at=local.astimezone(timezone.utc), local_date=day,
-                              source_updated_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                              starts_at=local.astimezone(UTC), local_date=day,
+                              source_updated_at=datetime(2026, 1, 1, tzinfo=UTC),
                               revision=0)
     db.session.add(appointment)
     db.session.flush()
@@ -43,7 +43,7 @@ def booking(location: Location, person: Patient, day: date, at: time = time(10, 
 
 def midday_zone(now: datetime) -> str:
     """A fixed-offset zone where ``now`` is around noon: real sends need a real open window."""
-    offset = 12 - now.astimezone(timezone.utc).hour
+    offset = 12 - now.astimezone(UTC).hour
     offset = max(-12, min(14, offset if offset <= 12 else offset - 24))
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc signs are inverted
 

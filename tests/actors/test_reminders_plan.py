@@ -1,5 +1,5 @@
 """Planning across time zones: exactly the right appointments, once per chosen channel."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -7,7 +7,6 @@ from actors.reminders.plan import SKIP_REASON, plan
 from db import Alert, Notification, NotificationEvent, db
 from tests.actors.reminders_support import booking, clinic, patient
 
-UTC = timezone.utc
 NY, LONDON, KOLKATA = "America/New_York", "Europe/London", "Asia/Kolkata"
 # Thursday 29 October 2026: London is back on GMT (25 Oct), New York still on EDT until
 # Sunday 1 November, the day its reminders are for. Kolkata runs at +05:30 all year.
@@ -56,8 +55,8 @@ def test_only_open_windows_plan_and_each_channel_once(app):
     plan(datetime(2026, 10, 29, 13, 30, tzinfo=UTC))
     db.session.commit()
     rows = reminders()
-    for tz, (loc, cast) in world.items():
-        def status(name, channel):
+    for _, cast in world.values():
+        def status(name, channel, cast=cast):
             row = rows.get((cast[name].id, channel))
             return row and (row.status, row.reason)
 

@@ -3,7 +3,7 @@
 The providers are real servers on 127.0.0.1 (fake Twilio, SMTP sink); the clinic sits in a
 zone where the real clock is around noon so that the window is open while the test runs.
 """
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -1,5 +1,5 @@
 """Reminder texts: one GSM-7 segment for typical content, e-mail as HTML and plain text."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -12,7 +12,7 @@ LOCATION = SimpleNamespace(name="Main St Clinic", address="1200 Main St, Springf
 
 
 def context(language):
-    appointment = SimpleNamespace(starts_at=datetime(2026, 12, 1, 19, 30, tzinfo=timezone.utc),
+    appointment = SimpleNamespace(starts_at=datetime(2026, 12, 1, 19, 30, tzinfo=UTC),
                                   local_date=date(2026, 12, 1), status="booked")
     patient = SimpleNamespace(given_name="Alexandra", language=language)
     return context_for(appointment, patient, LOCATION)

@@ -4,7 +4,7 @@ still reaches the provider exactly once (counted at the fake Twilio and the SMTP
 Real PostgreSQL and RabbitMQ; real child processes killed with SIGKILL.
 """
 import threading
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pika
