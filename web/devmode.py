@@ -14,6 +14,7 @@ In another terminal, send a signed sample event:
     .venv/bin/flask --app web events send-sample
 The change notice appears below as '--- SMS to ...' and '--- E-mail to ...'.
 OpenAPI: http://127.0.0.1:{port}/api/v1/openapi.json
+{upstream}
 """
 
 
@@ -41,14 +42,32 @@ def start_ticks(app, *, every: float = 60.0) -> threading.Event:
     return stop
 
 
+def start_demo_upstream(app) -> str:
+    """Without UPSTREAM_API_URL, pull demo appointments from a local upstream simulator;
+    either way, one pull runs at start-up (the ETL tick then repeats it every interval)."""
+    from actors.etl import etl_pull
+    from db import utcnow
+    from fakes.upstream import demo_simulator
+    line = f"Upstream: {app.config['UPSTREAM_API_URL']} (pulled at start-up)"
+    if not app.config["UPSTREAM_API_URL"]:
+        simulator = demo_simulator(today=utcnow().date())
+        app.config.update(UPSTREAM_API_URL=simulator.url, UPSTREAM_API_TOKEN=simulator.token)
+        line = (f"Upstream: a simulator at {simulator.url} with {len(simulator.ids())} demo "
+                "appointments and 10% failures, pulled now and every ETL_INTERVAL_MINUTES\n"
+                "(see the pulls: .venv/bin/flask --app web etl status)")
+    etl_pull.send(trigger="dev")
+    return line
+
+
 def run_dev(app, *, port: int) -> None:
     if app.config["BROKER_URL"]:
         raise click.UsageError("dev mode runs without RabbitMQ: unset BROKER_URL")
     with app.app_context():
         upgrade(revision="heads")
+    upstream = start_demo_upstream(app)
     worker = start_workers(app)
     ticks = start_ticks(app)
-    click.echo(BANNER.format(port=port))
+    click.echo(BANNER.format(port=port, upstream=upstream))
     try:
         run_simple("127.0.0.1", port, app, use_reloader=False, threaded=True)
     finally:

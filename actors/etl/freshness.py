@@ -3,7 +3,8 @@
 Reminders are planned from the local copy, so what matters is the day whose reminders go
 out next: appointments REMINDER_DAYS_BEFORE days ahead (and the day after, for clinics
 already past their window or ahead of UTC). Data is fresh when a *complete* pull covering
-those days started within ETL_STALE_AFTER_MINUTES.
+those days started within ETL_STALE_AFTER_MINUTES (before any pull has ever completed, the
+clock runs from the first pull's start).
 """
 from datetime import date, datetime, timedelta
 
@@ -49,7 +50,10 @@ def check_freshness() -> bool:
     """
     limit = timedelta(minutes=current_app.config["ETL_STALE_AFTER_MINUTES"])
     fresh_at, now = last_fresh_at(), utcnow()
-    if fresh_at is not None and now - fresh_at <= limit:
+    # Never fresh: judged from the first pull's start, so a new install is not stale the
+    # minute it starts, yet one whose pulls never complete is.
+    since_when = fresh_at or db.session.execute(select(func.min(SyncRun.started_at))).scalar_one()
+    if since_when is None or now - since_when <= limit:
         resolve_condition(STALE_KEY)
         return True
     first, _ = reminder_days()

@@ -73,15 +73,14 @@ def test_the_tick_starts_a_pull_when_one_is_due_and_the_pull_covers_the_reminder
     upstream.seed(40, start=start, days=days)
     broker = etl_app.extensions["dramatiq"]
 
-    etl_tick()  # no pull yet: data is stale, a pull is due
+    etl_tick()  # no pull yet: one is due (and a new install is not stale yet)
 
-    assert _alert("etl-stale").status == "open"
+    assert _alert("etl-stale") is None
     assert broker.queues["default"].qsize() == 1
     drain(etl_app)
     run = db.session.execute(select(SyncRun)).scalar_one()
     assert run.complete and run.trigger == "schedule" and stored_count() == 40
     assert last_fresh_at() == run.started_at
-    assert _alert("etl-stale").status == "resolved"
 
     etl_tick()  # a pull started less than ETL_INTERVAL_MINUTES ago: nothing to do
     assert broker.queues["default"].qsize() == 0
@@ -102,3 +101,16 @@ def test_a_pull_the_worker_never_finished_is_closed_as_incomplete(etl_app, upstr
     db.session.refresh(abandoned)
     assert abandoned.finished_at is not None and not abandoned.complete
     assert "stopped without finishing" in abandoned.error_summary
+
+
+def test_pulls_that_never_complete_make_the_data_stale(etl_app, upstream):
+    upstream.down()
+    etl_app.config.update(UPSTREAM_PAGE_RETRIES=1)
+    assert not pull_now(trigger="cli").complete
+    assert _alert("etl-stale") is None  # the first pull just started: too early to judge
+
+    _age_runs(etl_app.config["ETL_STALE_AFTER_MINUTES"] + 1)
+    etl_tick()
+
+    assert _alert("etl-stale").status == "open"
+    assert "ever" in _alert("etl-stale").summary
