@@ -37,7 +37,9 @@ def _actions(view, context, model, name):
 
 
 def _resend_prefix(notification) -> str:
-    return f"resend:{notification.id}:"
+    # The old key plus a suffix: a reminder's key keeps its appointment day, which the send
+    # actor checks (actors.reminders.keys), and the unique key stops a double submit.
+    return f"{notification.dedupe_key}:resend-"
 
 
 def _resend_count(notification) -> int:

@@ -7,6 +7,7 @@ import pytest
 
 from db import (Appointment, Location, Notification, Patient, QuarantinedRecord, SyncRun, db,
                 raise_condition, transition, utcnow)
+from actors.reminders.keys import reminder_key
 from db.staff import ROLES
 from web.admin.cli import seed_demo_account
 
@@ -60,13 +61,15 @@ def make_clinic(*, given_name="Ada", venue="Main St Clinic") -> Clinic:
     appointment = Appointment(external_id="A-1001", patient=patient, location=location,
                               status="booked", starts_at=starts, local_date=starts.date(),
                               source_updated_at=now, revision=1)
+    db.session.add_all([location, patient, appointment])
+    db.session.flush()
     failed = Notification(appointment=appointment, patient=patient, kind="reminder",
-                          channel="sms", dedupe_key="reminder:A-1001:sms", status="planned",
-                          due_at=now, revision=1)
+                          channel="sms", status="planned", due_at=now, revision=1,
+                          dedupe_key=reminder_key(appointment.id, appointment.local_date, "sms"))
     pending = Notification(appointment=appointment, patient=patient, kind="change",
-                           channel="sms", dedupe_key="change:A-1001:1:sms", status="planned",
-                           due_at=now + timedelta(hours=1), revision=1)
-    db.session.add_all([location, patient, appointment, failed, pending])
+                           channel="sms", dedupe_key=f"change:{appointment.id}:1:sms",
+                           status="planned", due_at=now + timedelta(hours=1), revision=1)
+    db.session.add_all([failed, pending])
     db.session.flush()
     for step in ("queued", "sending"):
         transition(failed, step, source="send")

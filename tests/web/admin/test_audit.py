@@ -54,7 +54,7 @@ def test_views_and_actions_are_audited_with_account_time_ip_and_object(client, a
         "sms", True, "staff", staff)
     assert db.session.get(Notification, clinic.pending.id).status == "cancelled"
     resent = db.session.scalars(select(Notification).where(
-        Notification.dedupe_key == f"resend:{clinic.failed.id}:1")).one()
+        Notification.dedupe_key == f"{clinic.failed.dedupe_key}:resend-1")).one()
     assert resent.status == "queued" and resent.kind == "reminder"
     assert db.session.get(Alert, clinic.alert_id).status == "resolved"
 
@@ -66,7 +66,7 @@ def test_a_double_submitted_resend_creates_one_notification(client, accounts, cl
         client.post(f"/admin/notification/resend/{clinic.failed.id}",
                     data={"csrf_token": token, "seen": "0"})
     assert len(db.session.scalars(select(Notification).where(
-        Notification.dedupe_key.like(f"resend:{clinic.failed.id}:%"))).all()) == 1
+        Notification.dedupe_key.like(f"{clinic.failed.dedupe_key}:resend-%"))).all()) == 1
     assert len(entries(action="resend")) == 1
 
 
