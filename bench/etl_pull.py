@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flask_migrate import upgrade  # noqa: E402
+from flask_migrate import upgrade
 
-from fakes.upstream import UpstreamSimulator  # noqa: E402
-from tests import services  # noqa: E402
-from web import create_app  # noqa: E402
+from fakes.upstream import UpstreamSimulator
+from tests import services
+from web import create_app
 
 TOKEN = "bench-token"
 

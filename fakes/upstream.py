@@ -23,7 +23,7 @@ import socket
 import struct
 import threading
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -46,7 +46,7 @@ def generate_appointments(count: int, *, start: date, days: int, seed: int = 1,
                           first_number: int = 1) -> list[dict]:
     """``count`` valid appointments spread over ``days`` days from ``start`` (deterministic)."""
     rng = random.Random(seed)
-    updated_at = datetime.combine(start, time(0), timezone.utc) - timedelta(days=7)
+    updated_at = datetime.combine(start, time(0), UTC) - timedelta(days=7)
     records = []
     for number in range(first_number, first_number + count):
         location = LOCATIONS[number % len(LOCATIONS)]
@@ -169,8 +169,8 @@ class UpstreamSimulator:
     @staticmethod
     def _next_updated_at(record: dict, updated_at: datetime | None) -> str:
         previous = datetime.fromisoformat(record["updated_at"])
-        chosen = updated_at or max(datetime.now(timezone.utc), previous + timedelta(seconds=1))
-        return chosen.astimezone(timezone.utc).isoformat()
+        chosen = updated_at or max(datetime.now(UTC), previous + timedelta(seconds=1))
+        return chosen.astimezone(UTC).isoformat()
 
     # --- failures ---
     def fail(self, rate: float, *, kinds=FAILURE_KINDS, seed: int = 1) -> None:
@@ -251,7 +251,7 @@ class UpstreamSimulator:
                 self.close_connection = True
                 self.connection.close()
 
-            def do_GET(self):  # noqa: N802 (http.server's naming)
+            def do_GET(self):
                 parts = urlsplit(self.path)
                 if parts.path != "/appointments":
                     return self._send(404, b'{"error": "not found"}')

@@ -13,14 +13,19 @@ from collections import Counter
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from actors.appointments import apply_appointment_update
 from actors.etl.client import Page, RetryPolicy, UpstreamClient, UpstreamError
 from actors.etl.freshness import check_freshness, check_incomplete_streak
-from actors.etl.records import PageInspector, external_id, quarantine, resolve_quarantined
+from actors.etl.records import (
+    PageInspector,
+    external_id,
+    quarantine,
+    resolve_quarantined,
+)
 from db import Appointment, SyncRun, SyncSeen, db, utcnow
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,9 @@
-"""Fixtures and helpers shared by the ETL tests (imported by each tests/actors/test_etl_*.py)."""
+"""Settings and helpers shared by the ETL tests (their fixtures are in conftest.py)."""
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from db import Appointment, Notification, db, utcnow
-from fakes.upstream import UpstreamSimulator
 
 TOKEN = "upstream-test-token"
 
@@ -25,20 +23,6 @@ FAST_ETL = {
 
 def today():
     return utcnow().date()
-
-
-@pytest.fixture
-def upstream():
-    simulator = UpstreamSimulator(token=TOKEN, page_size=50, timeout_seconds=0.5).start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
-def etl_app(make_app, upstream):
-    app = make_app(UPSTREAM_API_URL=upstream.url, **FAST_ETL)
-    with app.app_context():
-        yield app
 
 
 def horizon_days():

@@ -1,7 +1,7 @@
 """``flask --app web etl pull``: a summary, exit 1 when incomplete, exit 2 on bad input."""
 from datetime import datetime
 
-from tests.actors.etl_support import etl_app, horizon_days, upstream  # noqa: F401
+from tests.actors.etl_support import horizon_days
 
 
 def test_pull_prints_the_summary(etl_app, upstream):

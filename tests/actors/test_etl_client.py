@@ -5,8 +5,13 @@ from datetime import date
 
 import pytest
 
-from actors.etl.client import (BudgetSpent, PageUnavailable, RetryPolicy, UpstreamClient,
-                               UpstreamRefused)
+from actors.etl.client import (
+    BudgetSpent,
+    PageUnavailable,
+    RetryPolicy,
+    UpstreamClient,
+    UpstreamRefused,
+)
 from fakes.upstream import UpstreamSimulator
 from tests.actors.etl_support import TOKEN
 

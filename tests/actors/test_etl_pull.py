@@ -6,8 +6,13 @@ from sqlalchemy import select
 from actors.etl import pull_now
 from db import Appointment, QuarantinedRecord, SyncRun, db
 from fakes.upstream import FAILURE_KINDS
-from tests.actors.etl_support import (etl_app, horizon_days, matches_upstream,  # noqa: F401
-                                      notification_count, stored_count, today, upstream)
+from tests.actors.etl_support import (
+    horizon_days,
+    matches_upstream,
+    notification_count,
+    stored_count,
+    today,
+)
 
 
 def test_2000_appointments_through_10_percent_failures_are_stored_exactly(etl_app, upstream):
