@@ -148,6 +148,7 @@ def run_pull(window_from: date, window_to: date, *, trigger: str = "schedule",
              client: UpstreamClient | None = None) -> SyncRun:
     """Pull every page of the window. The caller holds the pull lock (actors.etl.lock)."""
     config = current_app.config
+    client = client or client_from_config(config)  # unconfigured: no run row at all
     run = SyncRun(window_from=window_from, window_to=window_to, trigger=trigger, started_at=utcnow())
     db.session.add(run)
     db.session.flush()
@@ -157,7 +158,6 @@ def run_pull(window_from: date, window_to: date, *, trigger: str = "schedule",
     log.info("etl pull started", extra={"run_id": run_id, "from": window_from.isoformat(),
                                         "to": window_to.isoformat(), "trigger": trigger})
     deadline = time.monotonic() + config["ETL_PULL_BUDGET_SECONDS"]
-    client = client or client_from_config(config)
     failures, token, error = Counter(), None, None
     try:
         while True:

@@ -1,6 +1,9 @@
 """``flask --app web etl pull``: a summary, exit 1 when incomplete, exit 2 on bad input."""
 from datetime import datetime
 
+from sqlalchemy import func, select
+
+from db import SyncRun, db
 from tests.actors.etl_support import horizon_days
 
 
@@ -33,3 +36,11 @@ def test_bad_dates_exit_2_with_a_message(etl_app):
 def test_status_says_when_data_was_last_complete(etl_app, upstream):
     result = etl_app.test_cli_runner().invoke(args=["etl", "status"])
     assert result.exit_code == 0 and "never" in result.output
+
+
+def test_pull_without_an_upstream_says_so_and_records_nothing(make_app):
+    app = make_app()
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["etl", "pull"])
+        assert result.exit_code == 2 and "UPSTREAM_API_URL is not set" in result.output
+        assert db.session.execute(select(func.count()).select_from(SyncRun)).scalar_one() == 0
