@@ -191,3 +191,21 @@ def test_jobs_that_run_before_the_rollout_are_marked_for_the_deploy_order():
         assert job["metadata"]["labels"]["patient-notifier/deploy-step"] == "before-rollout"
     assert pod_spec(jobs["migrate"])["containers"][0]["args"] == \
         ["flask", "--app", "web", "db", "upgrade"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_deploy_steps_select_config_infrastructure_and_jobs(overlay):
+    """docs/operations.md applies by these labels: config and infrastructure, then the
+    before-rollout Jobs, then everything."""
+    step = {(o["kind"], o["metadata"]["name"]):
+            o["metadata"].get("labels", {}).get("patient-notifier/deploy-step")
+            for o in built(overlay)}
+    for (kind, name), value in step.items():
+        if kind == "ConfigMap":
+            assert value == "config", name
+        elif kind in ("Namespace", "RabbitmqCluster", "Cluster"):
+            assert value == "infrastructure", name
+        elif kind == "Job":
+            assert value == "before-rollout", name
+        elif kind in ("Deployment", "StatefulSet", "ScaledObject"):
+            assert value is None, name
