@@ -188,8 +188,8 @@ SETTINGS: list[Setting] = [
             doc="worker threads of the in-process dev mode"),
     # --- Deployment: worker liveness (issue 7) ---
     Setting("WORKER_HEARTBEAT_FILE", None,
-            doc="file a worker touches while its threads can work; the pod's liveness probe "
-                "checks its age (unset: no heartbeat)"),
+            doc="file a worker touches while its threads can work (the scheduler: on every "
+                "enqueue); the pod's liveness probe checks its age (unset: no heartbeat)"),
     Setting("WORKER_HEARTBEAT_INTERVAL_SECONDS", 10.0, _positive_float,
             doc="how often an idle worker touches its heartbeat file"),
     Setting("WORKER_STALL_GRACE_SECONDS", 60.0, _positive_float,
