@@ -104,7 +104,10 @@ def test_two_ticks_at_once_send_each_reminder_once(rabbit_app, fake_providers):
 
 
 def _child_env(database_url, rabbitmq_url, **extra) -> dict:
-    env = {"DATABASE_URL": database_url, "BROKER_URL": rabbitmq_url, "LOG_LEVEL": "INFO"}
+    env = {"DATABASE_URL": database_url, "BROKER_URL": rabbitmq_url, "LOG_LEVEL": "INFO",
+           # production mode (BROKER_URL set) refuses the dev secrets
+           "SECRET_KEY": "test-secret-key-not-the-dev-default",
+           "SECURITY_PASSWORD_SALT": "test-password-salt-not-the-dev-default"}
     env.update({k: str(v) for k, v in {**WINDOW, **RATES, **extra}.items()})
     return env
 
