@@ -45,8 +45,9 @@ def _precheck(notification: Notification, now) -> tuple[str, str] | None:
         return "expired", "deadline passed before sending"
     if notification.kind == "reminder" and appointment.status != "booked":
         return "cancelled", f"appointment {appointment.status}"
-    if notification.kind == "reminder" and appointment.local_date != reminder_day(
-            notification.dedupe_key):
+    planned_for = (reminder_day(notification.dedupe_key)
+                   if notification.kind == "reminder" else None)
+    if planned_for is not None and appointment.local_date != planned_for:
         return "cancelled", "appointment moved to another day"
     if notification.kind != "reminder" and appointment.revision != notification.revision:
         return "cancelled", "superseded by a newer change"
