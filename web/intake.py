@@ -48,6 +48,13 @@ def verify_signature(body: bytes, headers) -> None:
     abort(401, "Missing, malformed or wrong webhook signature, or a stale timestamp.")
 
 
+def _limit_body():
+    # Runs before every other before_request hook: the login machinery peeks at JSON
+    # bodies (token auth), and must not read 10 MB of them for us.
+    if request.path.startswith(blp.url_prefix):
+        request.max_content_length = MAX_BODY_BYTES
+
+
 @blp.before_request
 def _authenticate():
     request.max_content_length = MAX_BODY_BYTES
@@ -95,5 +102,6 @@ def _first_answer(webhook_id: str):
 
 
 def init_app(app) -> None:
+    app.before_request_funcs.setdefault(None, []).insert(0, _limit_body)
     api = Api(app)
     api.register_blueprint(blp)
