@@ -181,6 +181,14 @@ def tree_cpu_seconds(roots: list[psutil.Process]) -> float:
     return total
 
 
+def alive(roots: list[psutil.Process]) -> bool:
+    """True while every process we started runs; raises when one has exited (see its log)."""
+    for root in roots:
+        if not root.is_running() or root.status() == psutil.STATUS_ZOMBIE:
+            raise RuntimeError(f"process {root.pid} exited early; see bench/results/logs/")
+    return True
+
+
 def machine_cpu_seconds() -> float:
     t = psutil.cpu_times()
     return t.user + t.system + getattr(t, "softirq", 0) + getattr(t, "irq", 0)

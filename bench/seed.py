@@ -23,8 +23,13 @@ def reset(url: str) -> None:
     connection.close()
 
 
-def due_sms_reminders(url: str, count: int, *, locations: int = 50, first: int = 0) -> None:
-    """``count`` booked appointments in 3 days, each with a queued SMS reminder due now."""
+def due_sms_reminders(url: str, count: int, *, locations: int = 50, first: int = 0,
+                      status: str = "queued") -> None:
+    """``count`` booked appointments in 3 days, each with an SMS reminder due now.
+
+    ``status`` 'planned' leaves them for the system's dispatch; 'queued' for a peer's
+    publisher. Keys are the planner's (actors.reminders.keys), which the send actor checks.
+    """
     with connect(url) as connection, connection.cursor() as cursor:
         cursor.execute("""
             INSERT INTO locations (external_id, name, address, phone, timezone,
@@ -57,18 +62,20 @@ def due_sms_reminders(url: str, count: int, *, locations: int = 50, first: int =
             INSERT INTO notifications (appointment_id, patient_id, kind, channel, dedupe_key,
                                        revision, status, due_at, deadline_at, queued_at,
                                        attempts, created_at, updated_at)
-            SELECT a.id, a.patient_id, 'reminder', 'sms', 'bench:' || a.id, 0, 'queued',
-                   now(), now() + interval '1 day', now(), 0, now(), now()
+            SELECT a.id, a.patient_id, 'reminder', 'sms',
+                   'reminder:' || a.id || ':' || a.local_date || ':sms', 0, %(status)s,
+                   now() - interval '1 second', now() + interval '1 day',
+                   CASE WHEN %(status)s = 'queued' THEN now() END, 0, now(), now()
             FROM appointments a JOIN patients p ON p.id = a.patient_id
             WHERE p.external_id = ANY(
                 SELECT 'P-' || i FROM generate_series(%(first)s, %(last)s) AS i)""",
-                       {"first": first, "last": first + count - 1})
+                       {"first": first, "last": first + count - 1, "status": status})
     connection.close()
 
 
-def notification_ids(url: str) -> list[int]:
+def notification_ids(url: str, status: str = "queued") -> list[int]:
     with connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM notifications WHERE status = 'queued' ORDER BY id")
+        cursor.execute("SELECT id FROM notifications WHERE status = %s ORDER BY id", (status,))
         ids = [row[0] for row in cursor]
     connection.close()
     return ids

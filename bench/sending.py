@@ -9,6 +9,7 @@ provider has answered every message. Systems alternate within each repetition.
 """
 import json
 import os
+import secrets
 import subprocess
 import threading
 import time
@@ -81,7 +82,8 @@ def notifier_env(database_url: str, broker_url: str, provider: Provider) -> dict
             "TWILIO_ACCOUNT_SID": DEFAULT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_TOKEN,
             "TWILIO_FROM_NUMBER": "+13125550199", "TWILIO_API_BASE_URL": provider.url,
             "EMAIL_CHANNEL": "console", "PUBLIC_BASE_URL": "https://notify.clinic.example",
-            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO")}
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+            "SECRET_KEY": secrets.token_hex(32), "SECURITY_PASSWORD_SALT": secrets.token_hex(16)}
 
 
 def peer_env(database_url: str, broker_url: str, provider: Provider, concurrency: int) -> dict:
@@ -142,27 +144,43 @@ def publish_dramatiq(broker_url: str, actor_name: str, ids: list[int], options: 
     broker.close()
 
 
-def notifier_options() -> dict:
-    """The options the system's enqueue_send gives a reminder (its retry policy)."""
-    from actors.delivery import send_options
-    from web.config import settings_from_env
-    return send_options(settings_from_env({}), "sms")
+_apps: dict = {}
+
+
+def dispatch_all(env: dict) -> int:
+    """The system's own dispatch (actors.reminders.dispatch), as the tick runs it."""
+    from actors.reminders.dispatch import dispatch
+    from db import db, utcnow
+    from web import create_app
+    key = env["BROKER_URL"]
+    if key not in _apps:  # one app per vhost: its broker keeps one channel per thread
+        _apps[key] = create_app({k: v for k, v in env.items() if k not in ("LOG_LEVEL",)})
+    app = _apps[key]
+    with app.app_context():
+        try:
+            return dispatch(utcnow())
+        finally:
+            db.session.remove()
 
 
 def run_once(system: str, *, database_url: str, broker_url: str, provider: Provider,
-             count: int, concurrency: int, gevent: bool) -> dict:
+             count: int, concurrency: int, gevent: bool, on_ready=None) -> dict:
     """One drain of ``count`` reminders by ``system``; its rate and CPU per message."""
     seed.reset(database_url)
-    seed.due_sms_reminders(database_url, count)
+    # The system's own dispatch moves planned rows to queued and publishes them.
+    seed.due_sms_reminders(database_url, count,
+                           status="planned" if system == "notifier" else "queued")
     ids = seed.notification_ids(database_url)
     env = (notifier_env(database_url, broker_url, provider) if system == "notifier"
            else peer_env(database_url, broker_url, provider, concurrency))
     LOGS.mkdir(parents=True, exist_ok=True)
     with harness.processes(worker_commands(system, concurrency, gevent), env=env,
                            log=LOGS / f"{system}.log") as workers:
-        harness.wait_until(lambda: consumers(broker_url) >= PROCESSES, timeout=90,
-                           what=f"{system} workers to consume")
+        harness.wait_until(lambda: harness.alive(workers) and consumers(broker_url)
+                           >= PROCESSES, timeout=90, what=f"{system} workers to consume")
         provider.reset()
+        if on_ready:
+            on_ready(workers)
         probe = seed.connect(database_url)
         cpu0, machine0 = harness.tree_cpu_seconds(workers), harness.machine_cpu_seconds()
         t0 = time.time()
@@ -173,9 +191,10 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
             t0 = json.loads(out.stdout.strip().splitlines()[-1])["t0"]
         elif system == "pika":
             raw_pika.publish(broker_url, ids, PUBLISH_THREADS)
+        elif system == "notifier":
+            dispatch_all(env)
         else:
-            publish_dramatiq(broker_url, "send_sms" if system == "notifier" else "bare_send",
-                             ids, notifier_options() if system == "notifier" else {})
+            publish_dramatiq(broker_url, "bare_send", ids, {})
         published = time.time()
 
         def done() -> bool:
@@ -192,7 +211,7 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
 
 
 def bench(results: harness.Results, *, count: int, repetitions: int, latencies: dict,
-          systems=SYSTEMS, gevent: bool = True) -> None:
+          systems=SYSTEMS, gevent: bool = True, on_ready=None) -> None:
     """``latencies`` maps provider latency (s) to worker concurrency per process."""
     if "celery" in systems and not CELERY_PYTHON.exists():
         systems = tuple(s for s in systems if s != "celery")
@@ -210,7 +229,7 @@ def bench(results: harness.Results, *, count: int, repetitions: int, latencies: 
                         figures = run_once(system, database_url=database_url,
                                            broker_url=vhosts[system], provider=provider,
                                            count=count, concurrency=concurrency,
-                                           gevent=gevent)
+                                           gevent=gevent, on_ready=on_ready)
                         goal = ">= 1,000" if system == "notifier" else ""
                         results.add(f"send {ms}ms {system} msg/s", "msg/s", figures["rate"],
                                     goal)
@@ -218,8 +237,6 @@ def bench(results: harness.Results, *, count: int, repetitions: int, latencies: 
                                     figures["worker_cpu_ms"])
                         results.add(f"send {ms}ms {system} machine CPU/msg", "ms",
                                     figures["machine_cpu_ms"])
-                        if rep == 0 and system == order[0]:
-                            pass
             _ratios(results, ms, systems)
 
 
