@@ -1,10 +1,13 @@
 """The in-process dev mode: SQLite, StubBroker, worker threads and console channels."""
+import secrets
 import threading
 
 import click
 import dramatiq
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
+
+from web.admin.cli import seed_demo_account
 
 BANNER = """
 patient-notifier dev mode: web app on http://127.0.0.1:{port}, workers in this process,
@@ -15,7 +18,10 @@ In another terminal, send a signed sample event:
 The change notice appears below as '--- SMS to ...' and '--- E-mail to ...'.
 OpenAPI: http://127.0.0.1:{port}/api/v1/openapi.json
 {upstream}
+Admin: http://127.0.0.1:{port}/admin/  demo account {demo_email} / {demo_password} (admin role;
+a new password on every start)
 """
+DEMO_EMAIL = "demo@clinic.example"
 
 
 def start_workers(app) -> dramatiq.Worker:
@@ -64,10 +70,13 @@ def run_dev(app, *, port: int) -> None:
         raise click.UsageError("dev mode runs without RabbitMQ: unset BROKER_URL")
     with app.app_context():
         upgrade(revision="heads")
+        demo_password = secrets.token_urlsafe(12)
+        seed_demo_account(DEMO_EMAIL, demo_password)
     upstream = start_demo_upstream(app)
     worker = start_workers(app)
     ticks = start_ticks(app)
-    click.echo(BANNER.format(port=port, upstream=upstream))
+    click.echo(BANNER.format(port=port, demo_email=DEMO_EMAIL, demo_password=demo_password,
+                             upstream=upstream))
     try:
         run_simple("127.0.0.1", port, app, use_reloader=False, threaded=True)
     finally:

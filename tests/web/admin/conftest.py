@@ -17,6 +17,18 @@ EMAIL = "ada.lovelace@example.org"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+#: Cheap argon2 for tests (production keeps Flask-Security's defaults: ~1 s a hash here).
+FAST_HASH = {"SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {
+    "argon2__rounds": 1, "argon2__memory_cost": 8192, "argon2__parallelism": 1}}
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app(**FAST_HASH)
+    with app.app_context():
+        yield app
+
+
 def email_of(role: str) -> str:
     return f"{role}@clinic.example"
 

@@ -6,13 +6,13 @@ from sqlalchemy import select
 
 from actors.delivery import send_sms
 from db import AuditEntry, db
-from tests.web.admin.conftest import PASSWORD, csrf_token, login, make_clinic
+from tests.web.admin.conftest import FAST_HASH, PASSWORD, csrf_token, login, make_clinic
 from web.admin.cli import seed_demo_account
 
 
 @pytest.fixture
 def dead_letter(make_app, rabbitmq_url):
-    app = make_app(BROKER_URL=rabbitmq_url)
+    app = make_app(BROKER_URL=rabbitmq_url, **FAST_HASH)
     with app.app_context():
         clinic = make_clinic()
         send_sms.send_with_options(args=(clinic.failed.id,))  # declares sms, sms.DQ, sms.XQ
@@ -26,7 +26,10 @@ def dead_letter(make_app, rabbitmq_url):
                                          "traceback": "Traceback...\nRetryableError: 503"})
             channel.basic_publish("", "sms.XQ", dead.encode(),
                                   pika.BasicProperties(delivery_mode=2))
-        yield app, dead.message_id, clinic
+        try:
+            yield app, dead.message_id, clinic
+        finally:
+            app.extensions["dramatiq"].close()  # its connections (and their sockets) go too
 
 
 def depth(rabbitmq_url, queue):
