@@ -164,6 +164,15 @@ def stop(popen: subprocess.Popen, timeout: float = 20) -> None:
             pass
 
 
+def run_child(command: list[str], env: dict | None = None) -> dict:
+    """Run a measuring child process; its last stdout line is a JSON object of figures."""
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, **(env or {})})
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:3])} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def tree_cpu_seconds(roots: list[psutil.Process]) -> float:
     """User + system CPU of ``roots`` and every live descendant."""
     total = 0.0

@@ -6,7 +6,6 @@ tick calls it, in a child process so that its peak memory is the planner's alone
 """
 import json
 import resource
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -40,10 +39,8 @@ def bench(results: harness.Results, *, appointments: int, repetitions: int,
           locations: int = 50) -> None:
     for _ in range(repetitions):
         with harness.database() as database_url:
-            out = subprocess.run([harness.PYTHON, "-m", "bench.planning", database_url,
-                                  str(appointments), str(locations)], cwd=harness.ROOT,
-                                 check=True, capture_output=True, text=True)
-        run = json.loads(out.stdout.strip().splitlines()[-1])
+            run = harness.run_child([harness.PYTHON, "-m", "bench.planning", database_url,
+                                     str(appointments), str(locations)])
         label = f"plan {appointments:,} appts"
         results.add(f"{label} seconds", "s", run["seconds"],
                     "<= 10 (1M)" if appointments >= 1_000_000 else "")

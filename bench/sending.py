@@ -76,20 +76,29 @@ class Provider:
                              timeout=30).json()
 
 
-def notifier_env(database_url: str, broker_url: str, provider: Provider) -> dict:
+#: Every system's database pool: 20 per process, no overflow (an overflow connection is a
+#: PostgreSQL backend started and stopped per message once concurrency passes the pool).
+POOL = 20
+
+
+def notifier_env(database_url: str, broker_url: str, provider: Provider,
+                 concurrency: int = 32) -> dict:
     """Settings (web/config.py) of the system's own processes pointed at the bench."""
     return {"DATABASE_URL": database_url, "BROKER_URL": broker_url, "SMS_CHANNEL": "twilio",
             "TWILIO_ACCOUNT_SID": DEFAULT_SID, "TWILIO_AUTH_TOKEN": DEFAULT_TOKEN,
             "TWILIO_FROM_NUMBER": "+13125550199", "TWILIO_API_BASE_URL": provider.url,
             "EMAIL_CHANNEL": "console", "PUBLIC_BASE_URL": "https://notify.clinic.example",
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+            "DATABASE_POOL_SIZE": str(POOL), "DATABASE_MAX_OVERFLOW": "0",
+            "PROVIDER_HTTP_CONNECTIONS": str(max(concurrency, 10)),
             "SECRET_KEY": secrets.token_hex(32), "SECURITY_PASSWORD_SALT": secrets.token_hex(16)}
 
 
 def peer_env(database_url: str, broker_url: str, provider: Provider, concurrency: int) -> dict:
     return {"BENCH_DATABASE_URL": database_url, "BENCH_BROKER_URL": broker_url,
             "BENCH_TWILIO_URL": provider.url, "BENCH_TWILIO_SID": DEFAULT_SID,
-            "BENCH_TWILIO_TOKEN": DEFAULT_TOKEN, "BENCH_CONCURRENCY": str(concurrency)}
+            "BENCH_TWILIO_TOKEN": DEFAULT_TOKEN, "BENCH_CONCURRENCY": str(concurrency),
+            "BENCH_POOL": str(POOL)}
 
 
 def worker_commands(system: str, concurrency: int, gevent: bool) -> list[list[str]]:
@@ -152,9 +161,10 @@ def dispatch_all(env: dict) -> int:
     from actors.reminders.dispatch import dispatch
     from db import db, utcnow
     from web import create_app
+    from web.config import settings_from_env
     key = env["BROKER_URL"]
     if key not in _apps:  # one app per vhost: its broker keeps one channel per thread
-        _apps[key] = create_app({k: v for k, v in env.items() if k not in ("LOG_LEVEL",)})
+        _apps[key] = create_app(settings_from_env(env))
     app = _apps[key]
     with app.app_context():
         try:
@@ -171,7 +181,8 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
     seed.due_sms_reminders(database_url, count,
                            status="planned" if system == "notifier" else "queued")
     ids = seed.notification_ids(database_url)
-    env = (notifier_env(database_url, broker_url, provider) if system == "notifier"
+    env = (notifier_env(database_url, broker_url, provider, concurrency)
+           if system == "notifier"
            else peer_env(database_url, broker_url, provider, concurrency))
     LOGS.mkdir(parents=True, exist_ok=True)
     with harness.processes(worker_commands(system, concurrency, gevent), env=env,

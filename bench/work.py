@@ -30,7 +30,9 @@ def _setup() -> dict:
     session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=concurrency))
     session.auth = (os.environ["BENCH_TWILIO_SID"], os.environ["BENCH_TWILIO_TOKEN"])
     url = os.environ["BENCH_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg2://")
-    return {"engine": create_engine(url), "session": session,
+    pool = int(os.environ.get("BENCH_POOL", "20"))
+    return {"engine": create_engine(url, pool_size=pool, max_overflow=0, pool_pre_ping=True),
+            "session": session,
             "url": (f"{os.environ['BENCH_TWILIO_URL']}/2010-04-01/Accounts/"
                     f"{os.environ['BENCH_TWILIO_SID']}/Messages.json")}
 

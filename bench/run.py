@@ -1,0 +1,89 @@
+"""`make bench`: every benchmark at one scale, one table, one JSON file in bench/results/.
+
+    python -m bench.run [--scale quick|full|smoke] [--only sending,priority,...]
+
+quick (the default, under 20 minutes on a 2-core machine) scales the issue's sizes down
+where a full-size run would not fit; full runs the issue's sizes (about an hour and a half);
+smoke is the test suite's tiny run (tests/bench/test_bench_smoke.py).
+"""
+import argparse
+import logging
+import sys
+import time
+
+from bench import etl, harness, intake, planning, priority, sending
+
+SCALES = {
+    "quick": {"repetitions": 3, "plan": 100_000, "plan_once": 1_000_000, "send": 3_000,
+              "send_concurrency": {0.0: 16, 0.2: 150}, "priority_webhooks": 200,
+              "priority_seconds": 45, "etl": 2_000, "intake": 1_000,
+              "systems": sending.SYSTEMS},
+    "full": {"repetitions": 3, "plan": 1_000_000, "plan_once": None, "send": 100_000,
+             "send_concurrency": {0.0: 16, 0.2: 150}, "priority_webhooks": 200,
+             "priority_seconds": 60, "etl": 100_000, "intake": 5_000,
+             "systems": sending.SYSTEMS},
+    "smoke": {"repetitions": 1, "plan": 200, "plan_once": None, "send": 30,
+              "send_concurrency": {0.0: 4}, "priority_webhooks": 3, "priority_seconds": 1,
+              "etl": 200, "intake": 10, "systems": ("notifier", "bare", "pika")},
+}
+BENCHMARKS = ("planning", "sending", "priority", "etl", "intake")
+#: Worker model per provider latency: threads at 0 ms, gevent (dramatiq-gevent, Celery's
+#: gevent pool) where hundreds of requests must be in flight.
+GEVENT_FROM_LATENCY = 0.1
+
+
+def main(argv=None) -> harness.Results:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, default="quick")
+    parser.add_argument("--only", default=",".join(BENCHMARKS))
+    parser.add_argument("--output", default=None, help="JSON path (default bench/results/)")
+    args = parser.parse_args(argv)
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
+    scale = SCALES[args.scale]
+    only = args.only.split(",")
+    results = harness.Results({"name": args.scale, **{k: str(v) for k, v in scale.items()}})
+    reps = scale["repetitions"]
+    started = time.monotonic()
+
+    def step(name, run):
+        if name in only:
+            t = time.monotonic()
+            print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+            run()
+            print(f"[bench] {name} done in {time.monotonic() - t:.0f} s", file=sys.stderr,
+                  flush=True)
+
+    step("planning", lambda: planning.bench(results, appointments=scale["plan"],
+                                            repetitions=reps))
+    if scale["plan_once"]:
+        step("planning", lambda: planning.bench(results, appointments=scale["plan_once"],
+                                                repetitions=1))
+    for latency, concurrency in scale["send_concurrency"].items():
+        step("sending", lambda: sending.bench(
+            results, count=scale["send"], repetitions=reps, latencies={latency: concurrency},
+            systems=scale["systems"], gevent=latency >= GEVENT_FROM_LATENCY))
+
+    def run_priority():
+        latency = max(scale["send_concurrency"])
+        rate = results.figures.get(f"send {int(latency * 1000)}ms notifier msg/s")
+        per_second = rate.median if rate and rate.samples else 100.0
+        backlog = max(50, int(per_second * scale["priority_seconds"]))
+        results.notes.append(f"priority: backlog {backlog} reminders (~"
+                             f"{scale['priority_seconds']} s of sending), "
+                             f"{scale['priority_webhooks']} webhooks at 5/s")
+        priority.bench(results, backlog=backlog, webhooks=scale["priority_webhooks"],
+                       per_second=5, repetitions=reps, latency=latency,
+                       sms_concurrency=scale["send_concurrency"][latency],
+                       gevent=latency >= GEVENT_FROM_LATENCY)
+    step("priority", run_priority)
+    step("etl", lambda: etl.bench(results, count=scale["etl"], repetitions=reps))
+    step("intake", lambda: intake.bench(results, count=scale["intake"], repetitions=reps))
+    results.notes.append(f"whole run {time.monotonic() - started:.0f} s, scale {args.scale}")
+    print(results.table())
+    path = results.save(harness.Path(args.output) if args.output else None)
+    print(f"figures and machine written to {path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
