@@ -4,7 +4,6 @@ import uuid
 from flask_security import hash_password
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from web.admin.access import ADMIN, GuardedModelView
@@ -25,7 +24,7 @@ class StaffAccountView(GuardedModelView):
     column_filters = ["active"]
     form_columns = ["email", "role", "active", "new_password", "unlock"]
     form_extra_fields = {
-        "role": SelectField("Role", choices=[SelectChoice(r, r) for r in ROLES]),
+        "role": SelectField("Role", choices=[(r, r) for r in ROLES]),
         "new_password": PasswordField("New password (12 characters or more)",
                                       validators=[Optional()]),
         "unlock": BooleanField("Unlock (clear wrong-password lock-out)"),

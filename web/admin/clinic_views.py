@@ -11,7 +11,6 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import RadioField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from db import Appointment, ConsentChange, Notification, Patient, db, record_consent
@@ -70,10 +69,9 @@ class AppointmentView(PhoneSearch, GuardedModelView):
 
 
 class ConsentForm(FlaskForm):
-    channel = SelectField("Channel", choices=[SelectChoice("sms", "SMS"),
-                                              SelectChoice("email", "E-mail")])
-    decision = RadioField("Decision", choices=[SelectChoice("opt-out", "Opt out (stop messages)"),
-                                               SelectChoice("opt-in", "Opt in (messages again)")],
+    channel = SelectField("Channel", choices=[("sms", "SMS"), ("email", "E-mail")])
+    decision = RadioField("Decision", choices=[("opt-out", "Opt out (stop messages)"),
+                                               ("opt-in", "Opt in (messages again)")],
                           validators=[DataRequired()])
     reason = StringField("Reason (as the patient said it on the phone)",
                          validators=[DataRequired(), Length(max=200)])
