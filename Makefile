@@ -26,6 +26,18 @@ up: install
 	$(BIN)/flask --app web db upgrade
 	$(BIN)/honcho start
 
+## Benchmarks (bench/README.md): one table, figures in bench/results/. BENCH_SCALE=full for
+## the issue's sizes (~1.5 h); the default quick scale fits in 20 minutes on 2 cores.
+BENCH_SCALE ?= quick
+bench/.venv-celery/bin/celery: bench/celery_peer/requirements.txt
+	$(PYTHON) -m venv bench/.venv-celery
+	bench/.venv-celery/bin/pip install --quiet -r bench/celery_peer/requirements.txt
+	touch $@
+
+bench: install bench/.venv-celery/bin/celery
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run --scale $(BENCH_SCALE)
+
 lint: install
 	$(BIN)/ruff check actors web scheduler db fakes tests
 

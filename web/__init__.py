@@ -43,6 +43,14 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _pool_options(config, url: str) -> dict:
+    """Connection pool sizes for PostgreSQL (SQLite's pools take no sizes)."""
+    if not url.startswith("postgresql"):
+        return {}
+    return {"pool_size": config["DATABASE_POOL_SIZE"],
+            "max_overflow": config["DATABASE_MAX_OVERFLOW"]}
+
+
 def _derived(app: Flask) -> dict:
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
@@ -55,7 +63,8 @@ def _derived(app: Flask) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         # Bound parameters (names, phones, addresses) must never reach a log or Sentry
         # through an exception's text.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True,
+                                      **_pool_options(app.config, url)},
         "API_TITLE": "patient-notifier",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.1.0",

@@ -186,6 +186,16 @@ SETTINGS: list[Setting] = [
     # --- Workers ---
     Setting("WORKER_THREADS", 4, _positive_int,
             doc="worker threads of the in-process dev mode"),
+    # --- Performance (issue 8; see README "Performance") ---
+    Setting("DATABASE_POOL_SIZE", 5, _positive_int,
+            doc="PostgreSQL connections each process keeps open; under gevent, hundreds of "
+                "greenlets share them (set to about 20, with DATABASE_MAX_OVERFLOW 0)"),
+    Setting("DATABASE_MAX_OVERFLOW", 10, int,
+            doc="extra short-lived connections past the pool (each one costs a PostgreSQL "
+                "backend start); 0 makes busy threads wait for a pooled one"),
+    Setting("PROVIDER_HTTP_CONNECTIONS", 32, _positive_int,
+            doc="kept-alive HTTP connections per provider client, at least the worker's "
+                "threads (or greenlets) so none is reopened per message"),
     # --- Deployment: worker liveness (issue 7) ---
     Setting("WORKER_HEARTBEAT_FILE", None,
             doc="file a worker touches while its threads can work (the scheduler: on every "

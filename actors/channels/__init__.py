@@ -13,7 +13,8 @@ def _build(config) -> dict:
             from_number=config["TWILIO_FROM_NUMBER"],
             messaging_service_sid=config["TWILIO_MESSAGING_SERVICE_SID"],
             api_base_url=config["TWILIO_API_BASE_URL"],
-            timeout=config["PROVIDER_TIMEOUT_SECONDS"])
+            timeout=config["PROVIDER_TIMEOUT_SECONDS"],
+            connections=config["PROVIDER_HTTP_CONNECTIONS"])
     else:
         from actors.channels.console import ConsoleSms
         channels["sms"] = ConsoleSms()

@@ -2,6 +2,7 @@
 import logging
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -44,11 +45,16 @@ class TwilioSms:
     provider = "twilio"
 
     def __init__(self, *, account_sid, auth_token, from_number=None,
-                 messaging_service_sid=None, api_base_url=None, timeout=10.0):
+                 messaging_service_sid=None, api_base_url=None, timeout=10.0,
+                 connections=32):
         if not (account_sid and auth_token and (from_number or messaging_service_sid)):
             raise ValueError("Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
                              "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
         http_client = TwilioHttpClient(timeout=timeout, logger=_quiet)
+        # requests keeps 10 connections per host by default; more threads than that
+        # reopen a connection per message ("Connection pool is full, discarding").
+        http_client.session.mount("https://", HTTPAdapter(pool_maxsize=connections))
+        http_client.session.mount("http://", HTTPAdapter(pool_maxsize=connections))
         self.client = Client(account_sid, auth_token, http_client=http_client)
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
