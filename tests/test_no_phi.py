@@ -8,7 +8,6 @@ import time
 
 import pytest
 import sentry_sdk
-from sentry_sdk.transport import Transport
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -16,7 +15,7 @@ from actors.alerts.checks import run_checks
 from actors.alerts.failures import COMMIT_GRACE
 from actors.broker import QUEUES
 from db import Notification, db, utcnow
-from tests.actors.alert_helpers import ONCALL
+from tests.actors.alert_helpers import ONCALL, MemoryTransport
 from tests.conftest import TWILIO_TOKEN, running_worker
 from tests.factories import appointment, moved, post_event
 from tests.web.test_providers_ses import TOPIC, CertificateServer, bounce
@@ -32,21 +31,6 @@ PATIENTS = [
 ]
 SECRETS = [value for p in PATIENTS for value in
            (p["given_name"], p["family_name"], p["phone"], p["phone"][2:], p["email"])]
-
-
-class MemoryTransport(Transport):
-    """Sentry's transport, kept in memory: every event the SDK would have sent."""
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self.envelopes = []
-
-    def capture_envelope(self, envelope):
-        self.envelopes.append(envelope)
-
-    def payloads(self) -> list[str]:
-        return [json.dumps(item.payload.json, default=str) for envelope in self.envelopes
-                for item in envelope.items if item.payload.json is not None]
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """Shared by the alert and dead-letter tests: seeding notifications, reading alert e-mails."""
+import json
 from datetime import timedelta
 
+from sentry_sdk.transport import Transport
 from sqlalchemy import insert, select
 
 from actors.alerts.checks import run_checks
@@ -41,3 +43,18 @@ def evaluate(app, *, later=COMMIT_GRACE + timedelta(seconds=1)):
 
 def alert_mails(smtp, address=ONCALL) -> list:
     return smtp.sent_to(address)
+
+
+class MemoryTransport(Transport):
+    """Sentry's transport, kept in memory: every event the SDK would have sent."""
+
+    def __init__(self, options=None):
+        super().__init__(options)
+        self.envelopes = []
+
+    def capture_envelope(self, envelope):
+        self.envelopes.append(envelope)
+
+    def payloads(self) -> list[str]:
+        return [json.dumps(item.payload.json, default=str) for envelope in self.envelopes
+                for item in envelope.items if item.payload.json is not None]

@@ -2,12 +2,14 @@
 from datetime import timedelta
 
 import pytest
+import sentry_sdk
 from sqlalchemy import select, update
 
 from actors.delivery import send_options, send_priority
 from db import Alert, Notification, db, raise_condition, resolve_condition
 from tests.actors.alert_helpers import (
     ONCALL,
+    MemoryTransport,
     add_notifications,
     alert_mails,
     booked,
@@ -112,10 +114,22 @@ def test_conditions_raised_by_others_are_mailed_once_each_way(alerting, fake_pro
     assert "RESOLVED" in resolved["Subject"] and "Sample ids:  7" in body(resolved)
 
 
-def test_a_broken_email_channel_logs_an_error_and_retries(alerting, fake_providers, caplog):
+@pytest.fixture
+def sentry_events():
+    memory = MemoryTransport()
+    yield memory
+    sentry_sdk.get_client().close()
+    sentry_sdk.init()  # later tests report nowhere
+
+
+def test_a_broken_email_channel_logs_an_error_reports_it_and_retries(make_app, fake_providers,
+                                                                     caplog, sentry_events):
     from actors.alerts.mail import send_alert_email
     from actors.channels import RetryableError
     _, smtp = fake_providers
+    app = make_app(ALERT_EMAIL_TO=ONCALL, SENTRY_TRANSPORT=sentry_events)
+    context = app.app_context()
+    context.push()
     raise_condition("batch-overflow:L-1:2026-12-01", "batch-overflow", "batch cannot fit")
     db.session.commit()
     smtp.down = True
@@ -125,10 +139,13 @@ def test_a_broken_email_channel_logs_an_error_and_retries(alerting, fake_provide
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert errors and "alert e-mail could not be sent" in errors[-1].getMessage()
     assert alert("batch-overflow:L-1:2026-12-01").notified_count == 0
+    sentry_sdk.flush()
+    assert any("alert e-mail could not be sent" in event for event in sentry_events.payloads())
     smtp.down = False
     send_alert_email.fn(alert_id)  # the retry
     assert len(alert_mails(smtp)) == 1
     assert alert("batch-overflow:L-1:2026-12-01").notified_count == 1
+    context.pop()
 
 
 def test_low_delivery_rate_raises_then_resolves(make_app, fake_providers):
