@@ -114,7 +114,7 @@ def _time_limit_ms(broker, message) -> float:
     if limit is None:
         try:
             limit = broker.get_actor(message.actor_name).options.get("time_limit")
-        except Exception:  # an unknown actor is skipped by Dramatiq; any limit will do
+        except Exception:  # noqa: BLE001  (an unknown actor is skipped by Dramatiq anyway)
             limit = None
     if limit is None:
         limit = next((m.time_limit for m in broker.middleware if isinstance(m, TimeLimit)),

@@ -93,8 +93,10 @@ def imported_definitions():
         yield vhost, user
     finally:
         path.unlink(missing_ok=True)
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
-        subprocess.run(["rabbitmqctl", "-q", "delete_user", user], capture_output=True)
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True,
+                       check=False)
+        subprocess.run(["rabbitmqctl", "-q", "delete_user", user], capture_output=True,
+                       check=False)
 
 
 def test_the_app_user_can_run_dramatiq_on_every_queue_and_nothing_else(imported_definitions):
@@ -131,7 +133,7 @@ def test_the_app_user_can_run_dramatiq_on_every_queue_and_nothing_else(imported_
 
 
 def test_the_app_user_has_no_management_tags(imported_definitions):
-    vhost, user = imported_definitions
+    _vhost, user = imported_definitions
     users = rabbitmqctl("list_users", "--no-table-headers")
     line = next(line for line in users.splitlines() if line.startswith(user))
     assert line.split(None, 1)[1].strip() == "[]"

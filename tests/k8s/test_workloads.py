@@ -5,8 +5,17 @@ import re
 import pytest
 
 from actors.broker import QUEUES
-from tests.k8s.manifests import (OVERLAYS, ROOT, base, built, container_env, of_kind, pod_spec,
-                                 procfile, procfile_defaults)
+from tests.k8s.manifests import (
+    OVERLAYS,
+    ROOT,
+    base,
+    built,
+    container_env,
+    of_kind,
+    pod_spec,
+    procfile,
+    procfile_defaults,
+)
 from web.config import SETTINGS
 
 SETTING_NAMES = {s.name for s in SETTINGS}

@@ -5,7 +5,7 @@ WEBHOOK_SECRET to the new one, roll out, switch the appointment system to the ne
 then unset WEBHOOK_SECRET_PREVIOUS and roll out again.
 """
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ OTHER = "whsec_" + base64.b64encode(b"a-secret-nobody-configured!!!!").decode()
 def post(client, secret, appointment_id):
     event = {"type": "appointment.created", "appointment": sample_appointment(
         days_ahead=10, hour=9, appointment_id=appointment_id,
-        updated_at=datetime.now(timezone.utc) - timedelta(minutes=1))}
+        updated_at=datetime.now(UTC) - timedelta(minutes=1))}
     body, headers = signed_request(secret, event)
     return client.post("/api/v1/appointment-events", data=body, headers=headers)
 
