@@ -3,8 +3,17 @@ edited in the admin (versioned: the newest version of a name is the one sent).""
 import uuid
 
 from flask_security import RoleMixin, UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
-from sqlalchemy import select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import BigId, UTCDateTime, db, utcnow

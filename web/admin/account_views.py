@@ -1,14 +1,15 @@
 """Staff accounts (admin only) and the read-only audit log (admin only)."""
 import uuid
+from typing import ClassVar
 
 from flask_security import hash_password
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import Optional, ValidationError
 
-from web.admin.access import ADMIN, GuardedModelView
 from db import AuditEntry, StaffRole, db
 from db.staff import ROLES
+from web.admin.access import ADMIN, GuardedModelView
 from web.admin.audit import record
 from web.admin.filters import utc_filters
 
@@ -17,13 +18,13 @@ class StaffAccountView(GuardedModelView):
     roles = ADMIN
     can_create = True
     can_edit = True
-    column_list = ["email", "roles", "active", "locked_at", "failed_logins",
-                   "tf_primary_method", "last_login_at", "login_count", "created_at"]
-    column_labels = {"tf_primary_method": "Second factor"}
-    column_searchable_list = ["email"]
-    column_filters = ["active"]
-    form_columns = ["email", "role", "active", "new_password", "unlock"]
-    form_extra_fields = {
+    column_list = ("email", "roles", "active", "locked_at", "failed_logins",
+                   "tf_primary_method", "last_login_at", "login_count", "created_at")
+    column_labels: ClassVar[dict] = {"tf_primary_method": "Second factor"}
+    column_searchable_list = ("email",)
+    column_filters = ("active",)
+    form_columns = ("email", "role", "active", "new_password", "unlock")
+    form_extra_fields: ClassVar[dict] = {
         "role": SelectField("Role", choices=[(r, r) for r in ROLES]),
         "new_password": PasswordField("New password (12 characters or more)",
                                       validators=[Optional()]),
@@ -71,6 +72,6 @@ class AuditLogView(GuardedModelView):
     """Read-only: no create, edit or delete here, and PostgreSQL refuses them anyway."""
 
     roles = ADMIN
-    column_list = ["at", "account", "ip", "action", "object_type", "object_id", "detail"]
-    column_filters = ["account", "action", "object_type", "object_id", *utc_filters(AuditEntry.at, "at")]
+    column_list = ("at", "account", "ip", "action", "object_type", "object_id", "detail")
+    column_filters = ("account", "action", "object_type", "object_id", *utc_filters(AuditEntry.at, "at"))
     column_default_sort = ("at", True)

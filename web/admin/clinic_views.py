@@ -3,6 +3,7 @@
 Every page showing one patient's details writes an audit entry.
 """
 import re
+from typing import ClassVar
 
 from flask import abort, flash, redirect, url_for
 from flask_admin import expose
@@ -40,14 +41,14 @@ def _link(endpoint, text, **values):
 
 class AppointmentView(PhoneSearch, GuardedModelView):
     roles = STAFF
-    column_list = ["external_id", "patient", "patient.phone", "starts_at", "local_date",
-                   "location", "status", "revision"]
-    column_labels = {"patient.phone": "Phone", "external_id": "Appointment"}
-    column_searchable_list = ["external_id", "patient.given_name", "patient.family_name",
-                              "patient.phone", "patient.external_id"]
-    column_filters = ["local_date", "location.name", "status"]
+    column_list = ("external_id", "patient", "patient.phone", "starts_at", "local_date",
+                   "location", "status", "revision")
+    column_labels: ClassVar[dict] = {"patient.phone": "Phone", "external_id": "Appointment"}
+    column_searchable_list = ("external_id", "patient.given_name", "patient.family_name",
+                              "patient.phone", "patient.external_id")
+    column_filters = ("local_date", "location.name", "status")
     column_default_sort = ("starts_at", True)
-    column_formatters = {
+    column_formatters: ClassVar[dict] = {
         "patient": _patient_name,
         "location": lambda v, c, m, n: m.location.name,
         "external_id": lambda v, c, m, n: _link(".timeline", m.external_id, appointment_id=m.id),
@@ -79,11 +80,11 @@ class ConsentForm(FlaskForm):
 
 class PatientView(PhoneSearch, GuardedModelView):
     roles = STAFF
-    column_list = ["external_id", "given_name", "family_name", "phone", "email",
-                   "preferred_channel", "language", "sms_opted_out", "email_opted_out"]
-    column_searchable_list = ["external_id", "given_name", "family_name", "phone", "email"]
-    column_filters = ["preferred_channel", "sms_opted_out", "email_opted_out"]
-    column_formatters = {
+    column_list = ("external_id", "given_name", "family_name", "phone", "email",
+                   "preferred_channel", "language", "sms_opted_out", "email_opted_out")
+    column_searchable_list = ("external_id", "given_name", "family_name", "phone", "email")
+    column_filters = ("preferred_channel", "sms_opted_out", "email_opted_out")
+    column_formatters: ClassVar[dict] = {
         "external_id": lambda v, c, m, n: _link(".patient", m.external_id, patient_id=m.id),
     }
 

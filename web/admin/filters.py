@@ -1,5 +1,5 @@
 """List filters on UTC timestamps: Flask-Admin parses naive datetimes; ours are UTC-aware."""
-from datetime import timezone
+from datetime import UTC
 
 from flask_admin.contrib.sqla import filters
 
@@ -8,8 +8,8 @@ class _AsUTC:
     def clean(self, value):
         cleaned = super().clean(value)
         if isinstance(cleaned, list):
-            return [moment.replace(tzinfo=timezone.utc) for moment in cleaned]
-        return cleaned.replace(tzinfo=timezone.utc)
+            return [moment.replace(tzinfo=UTC) for moment in cleaned]
+        return cleaned.replace(tzinfo=UTC)
 
 
 class AfterUTC(_AsUTC, filters.DateTimeGreaterFilter):

@@ -1,5 +1,7 @@
 """Notifications: filter, resend a failed one, cancel a pending one (staff and admin act,
 each after a confirmation page, each written to the audit log). Viewers see statuses only."""
+from typing import ClassVar
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_wtf import FlaskForm
@@ -52,11 +54,11 @@ def resend(old: Notification, seen: int) -> Notification | None:
     old one; queued now and enqueued after commit. None when this resend already exists."""
     key = f"{_resend_prefix(old)}{seen + 1}"
     now = utcnow()
-    inserted = insert_ignoring_conflict(Notification, dict(
-        appointment_id=old.appointment_id, patient_id=old.patient_id, kind=old.kind,
-        channel=old.channel, dedupe_key=key, revision=old.appointment.revision,
-        status="planned", due_at=now, deadline_at=None, attempts=0,
-        created_at=now, updated_at=now), "dedupe_key")
+    inserted = insert_ignoring_conflict(Notification, {
+        "appointment_id": old.appointment_id, "patient_id": old.patient_id, "kind": old.kind,
+        "channel": old.channel, "dedupe_key": key, "revision": old.appointment.revision,
+        "status": "planned", "due_at": now, "deadline_at": None, "attempts": 0,
+        "created_at": now, "updated_at": now}, "dedupe_key")
     if not inserted:
         return None
     new = db.session.scalars(select(Notification).where(Notification.dedupe_key == key)).one()
@@ -67,14 +69,14 @@ def resend(old: Notification, seen: int) -> Notification | None:
 
 class NotificationView(GuardedModelView):
     roles = EVERYONE
-    column_list = ["id", "appointment.external_id", "kind", "channel", "status", "due_at",
-                   "attempts", "error_code", "reason", "updated_at", "actions"]
-    column_labels = {"appointment.external_id": "Appointment"}
-    column_filters = ["status", "kind", "channel", *utc_filters(Notification.due_at, "due"),
-                      *utc_filters(Notification.created_at, "created")]
-    column_sortable_list = ["id", "status", "due_at", "updated_at"]
+    column_list = ("id", "appointment.external_id", "kind", "channel", "status", "due_at",
+                   "attempts", "error_code", "reason", "updated_at", "actions")
+    column_labels: ClassVar[dict] = {"appointment.external_id": "Appointment"}
+    column_filters = ("status", "kind", "channel", *utc_filters(Notification.due_at, "due"),
+                      *utc_filters(Notification.created_at, "created"))
+    column_sortable_list = ("id", "status", "due_at", "updated_at")
     column_default_sort = ("id", True)
-    column_formatters = {"actions": _actions}
+    column_formatters: ClassVar[dict] = {"actions": _actions}
 
     def _confirm(self, notification, action, form, seen=None):
         return self.render("admin/confirm_notification.html", notification=notification,

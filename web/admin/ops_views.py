@@ -1,4 +1,6 @@
 """Alerts (acknowledge, resolve), sync runs and quarantined upstream records."""
+from typing import ClassVar
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
@@ -29,11 +31,11 @@ def _alert_actions(view, context, model, name):
 
 class AlertView(GuardedModelView):
     roles = EVERYONE
-    column_list = ["id", "kind", "status", "summary", "count", "first_seen_at", "last_seen_at",
-                   "acknowledged_by", "acknowledged_at", "resolved_at", "actions"]
-    column_filters = ["status", "kind"]
+    column_list = ("id", "kind", "status", "summary", "count", "first_seen_at", "last_seen_at",
+                   "acknowledged_by", "acknowledged_at", "resolved_at", "actions")
+    column_filters = ("status", "kind")
     column_default_sort = ("last_seen_at", True)
-    column_formatters = {"actions": _alert_actions}
+    column_formatters: ClassVar[dict] = {"actions": _alert_actions}
 
     def _locked(self, alert_id) -> Alert:
         require_act()
@@ -61,10 +63,10 @@ class AlertView(GuardedModelView):
 
 class SyncRunView(GuardedModelView):
     roles = EVERYONE
-    column_list = ["id", "started_at", "finished_at", "complete", "trigger", "window_from",
+    column_list = ("id", "started_at", "finished_at", "complete", "trigger", "window_from",
                    "window_to", "pages", "records", "created", "changed", "unchanged",
-                   "quarantined", "retries", "missing", "error_summary"]
-    column_filters = ["complete", "trigger", *utc_filters(SyncRun.started_at, "started")]
+                   "quarantined", "retries", "missing", "error_summary")
+    column_filters = ("complete", "trigger", *utc_filters(SyncRun.started_at, "started"))
     column_default_sort = ("started_at", True)
 
 
@@ -74,10 +76,10 @@ class QuarantineView(GuardedModelView):
 
     roles = STAFF
     can_view_details = True
-    column_list = ["id", "run_id", "external_id", "reason", "times_seen", "created_at",
-                   "last_seen_at", "resolved_at"]
-    column_details_list = column_list + ["raw"]
-    column_filters = ["external_id", *utc_filters(QuarantinedRecord.last_seen_at, "last seen")]
+    column_list = ("id", "run_id", "external_id", "reason", "times_seen", "created_at",
+                   "last_seen_at", "resolved_at")
+    column_details_list = (*column_list, "raw")
+    column_filters = ("external_id", *utc_filters(QuarantinedRecord.last_seen_at, "last seen"))
     column_default_sort = ("last_seen_at", True)
 
     @expose("/details/")

@@ -4,8 +4,12 @@ roles, optional authenticator-app second factor), Flask-WTF CSRF, lock-out, Tali
 import logging
 
 from flask import current_app, request
-from flask_security import (Security, SQLAlchemyUserDatastore, user_authenticated,
-                            user_failed_authn)
+from flask_security import (
+    Security,
+    SQLAlchemyUserDatastore,
+    user_authenticated,
+    user_failed_authn,
+)
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 

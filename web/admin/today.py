@@ -1,7 +1,7 @@
 """The numbers on the Today page: each clinic's reminder batch, immediate updates, delivery
 rate by channel, data freshness and open alerts. Counts and statuses only, no patient data,
 so every role may see them."""
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
@@ -47,9 +47,9 @@ def _window(local_day, zone) -> tuple[datetime, datetime]:
 def _location_batch(location: Location, now: datetime) -> dict:
     zone = _zone(location.timezone)
     local_day = now.astimezone(zone).date()
-    day_start = datetime.combine(local_day, time(0), zone).astimezone(timezone.utc)
+    day_start = datetime.combine(local_day, time(0), zone).astimezone(UTC)
     day_end = datetime.combine(local_day + timedelta(days=1), time(0), zone).astimezone(
-        timezone.utc)
+        UTC)
     counts = dict(db.session.execute(
         select(Notification.status, func.count())
         .join(Appointment, Notification.appointment_id == Appointment.id)

@@ -3,8 +3,17 @@ from flask import Blueprint, redirect, request
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from db import (Alert, Appointment, AuditEntry, Notification, Patient, QuarantinedRecord,
-                StaffUser, SyncRun, db)
+from db import (
+    Alert,
+    Appointment,
+    AuditEntry,
+    Notification,
+    Patient,
+    QuarantinedRecord,
+    StaffUser,
+    SyncRun,
+    db,
+)
 from web.admin.account_views import AuditLogView, StaffAccountView
 from web.admin.clinic_views import AppointmentView, PatientView
 from web.admin.dashboard import TodayView

@@ -5,9 +5,19 @@ from datetime import timedelta
 
 import pytest
 
-from db import (Appointment, Location, Notification, Patient, QuarantinedRecord, SyncRun, db,
-                raise_condition, transition, utcnow)
 from actors.reminders.keys import reminder_key
+from db import (
+    Appointment,
+    Location,
+    Notification,
+    Patient,
+    QuarantinedRecord,
+    SyncRun,
+    db,
+    raise_condition,
+    transition,
+    utcnow,
+)
 from db.staff import ROLES
 from web.admin.cli import seed_demo_account
 

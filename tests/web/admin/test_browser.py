@@ -83,7 +83,7 @@ def _wait_for_status(key: str, status: str) -> Notification:
 
 
 def test_staff_resends_a_failed_reminder_and_sees_it_delivered(live, browser, fake_providers):
-    app, base, clinic = live
+    _app, base, clinic = live
     twilio, _ = fake_providers
     page = browser.new_page()
     dialogs, csp_errors = [], []

@@ -19,7 +19,7 @@ def dead_letter(make_app, rabbitmq_url):
         with pika.BlockingConnection(pika.URLParameters(rabbitmq_url)) as connection:
             channel = connection.channel()
             channel.queue_purge("sms.XQ")
-            method, _, body = channel.basic_get("sms", auto_ack=True)
+            _method, _, body = channel.basic_get("sms", auto_ack=True)
             channel.queue_purge("sms")
             message = dramatiq.Message.decode(body)
             dead = message.copy(options={**message.options,

@@ -3,8 +3,8 @@ newest version is what the next send uses."""
 from sqlalchemy import select
 
 from actors.delivery import deliver
-from actors.rendering import compile_source, context_for, render
 from actors.reminders.keys import reminder_key
+from actors.rendering import compile_source, context_for, render
 from db import Notification, TemplateVersion, db, transition, utcnow
 from tests.web.admin.conftest import PHONE, csrf_token, login
 
