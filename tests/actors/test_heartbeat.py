@@ -128,3 +128,50 @@ def test_an_unwritable_heartbeat_file_never_breaks_sending(make_app, tmp_path):
     finally:
         broker.actors.pop("heartbeat_test_ping2", None)
         broker.flush_all()
+
+
+def test_a_real_worker_process_beats_and_its_probe_fails_once_it_is_frozen(database_url,
+                                                                          tmp_path):
+    """`dramatiq web.worker` as the pods run it, on a RabbitMQ vhost of its own. SIGSTOP
+    freezes every thread of the worker (as a hung process would): the probe then fails."""
+    import signal
+    import socket
+
+    from tests import services
+    from tests.conftest import TEST_SECRET
+
+    vhost = services.unique_name("pn_heartbeat")
+    broker_url = services.create_vhost(vhost)
+    path = tmp_path / "heartbeat"
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        metrics_port = free.getsockname()[1]
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("TWILIO_", "SMTP_"))}
+    env.update({"DATABASE_URL": database_url, "BROKER_URL": broker_url,
+                "WEBHOOK_SECRET": TEST_SECRET,
+                "SECRET_KEY": "test-secret-key-not-the-dev-default",
+                "SECURITY_PASSWORD_SALT": "test-password-salt-not-the-dev-default",
+                "WORKER_HEARTBEAT_FILE": str(path), "WORKER_HEARTBEAT_INTERVAL_SECONDS": "0.2",
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+                "WORKER_METRICS_PORT": str(metrics_port), "PYTHONUNBUFFERED": "1"})
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "dramatiq", "web.worker", "--queues", "default",
+         "--processes", "1", "--threads", "2", "--worker-shutdown-timeout", "5000"],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        assert eventually(lambda: probe(path).returncode == 0, within=60)
+        os.killpg(worker.pid, signal.SIGSTOP)
+        assert eventually(lambda: probe(path).returncode == 1)
+        os.killpg(worker.pid, signal.SIGCONT)
+        assert eventually(lambda: probe(path).returncode == 0)
+    finally:
+        os.killpg(worker.pid, signal.SIGCONT)
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+        services.delete_vhost(vhost)
