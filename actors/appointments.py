@@ -131,7 +131,10 @@ def apply_appointment_update(data: dict, *, source: str) -> UpdateResult:
         appointment = _locked_appointment(external_id)
         if created:
             result = UpdateResult(external_id, "created")
-            if current_app.config["NOTIFY_ON_CREATE"] and data["status"] == "booked":
+            # Only the booking system's own "created" event may confirm a booking: an ETL
+            # pull's first sight of thousands of appointments must notify nobody.
+            if (source == "webhook" and current_app.config["NOTIFY_ON_CREATE"]
+                    and data["status"] == "booked"):
                 result.notifications = _notify(appointment, patient, "booking", starts_at)
             log.info("appointment created", extra={"appointment_id": appointment.id,
                                                    "source": source})

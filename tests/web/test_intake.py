@@ -196,3 +196,14 @@ def test_openapi_document_describes_the_webhook(client):
     spec = client.get("/api/v1/openapi.json").json
     operation = spec["paths"]["/api/v1/appointment-events"]["post"]
     assert {"202", "401", "413", "422", "503"} <= set(operation["responses"])
+
+
+def test_notify_on_create_never_applies_to_an_etl_first_sight(make_app):
+    from actors.appointments import apply_appointment_update
+    from actors.schemas import AppointmentSchema
+    app = make_app(NOTIFY_ON_CREATE=True)
+    with app.app_context():
+        result = apply_appointment_update(AppointmentSchema().load(appointment()), source="etl")
+        db.session.commit()
+        assert result.outcome == "created" and result.notifications == []
+        assert count(Notification) == 0
