@@ -42,6 +42,9 @@ def _upsert(model, external_id: str, values: dict):
     for name, value in values.items():
         if getattr(row, name) != value:
             setattr(row, name, value)
+            if name == "email" and model is Patient:
+                # A bounce condemned the old address, not the new one.
+                row.email_undeliverable = False
     return row
 
 

@@ -207,3 +207,15 @@ def test_notify_on_create_never_applies_to_an_etl_first_sight(make_app):
         db.session.commit()
         assert result.outcome == "created" and result.notifications == []
         assert count(Notification) == 0
+
+
+def test_a_new_email_address_clears_the_old_ones_bounce(client):
+    from db import Patient
+    first = appointment()
+    post_event(client, "appointment.created", first)
+    db.session.execute(select(Patient)).scalar_one().email_undeliverable = True
+    db.session.commit()
+    post_event(client, "appointment.updated",
+               moved(first, patient={**first["patient"], "email": "ada.new@example.org"}))
+    db.session.expire_all()
+    assert db.session.execute(select(Patient)).scalar_one().email_undeliverable is False
