@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from web.config import settings_from_env
+from web.config import refuse_dev_secrets, settings_from_env
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -11,6 +11,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     settings = settings_from_env(os.environ)
     settings.update(config or {})
+    refuse_dev_secrets(settings)
     app.config.update(settings)
     app.config.update(_derived(app))
 
@@ -40,6 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
     metrics.init_app(app)  # /metrics
     from web import admin
     admin.init_app(app)  # staff admin: accounts, CSRF, security headers, /admin pages
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

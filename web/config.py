@@ -91,6 +91,9 @@ SETTINGS: list[Setting] = [
             doc="also notify patients when an appointment is first booked"),
     Setting("PUBLIC_BASE_URL", "http://127.0.0.1:5000",
             doc="the URL the outside world reaches the web app at (provider callbacks)"),
+    Setting("TRUSTED_PROXY_HOPS", 0, int,
+            doc="proxies in front of web whose X-Forwarded-For/-Proto are believed (1 behind "
+                "the ingress); the audit log's IP comes from there"),
     # --- Channels ---
     Setting("SMS_CHANNEL", "console", _choice("twilio", "console"),
             doc="how SMS is sent"),
@@ -253,3 +256,11 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         except ValueError as error:
             raise ConfigError(f"{setting.name}: {error}") from None
     return settings
+
+
+def refuse_dev_secrets(settings: dict) -> None:
+    """With BROKER_URL set this is a real deployment: the webhook secret printed in this
+    repository would let anyone forge appointment changes, so refuse to start with it."""
+    if settings.get("BROKER_URL") and settings.get("WEBHOOK_SECRET") == DEV_WEBHOOK_SECRET:
+        raise ConfigError("WEBHOOK_SECRET: set the appointment system's secret; the dev "
+                          "default is refused when BROKER_URL is set")

@@ -27,3 +27,22 @@ def test_create_app_refuses_a_bad_environment(monkeypatch):
     monkeypatch.setenv("EMAIL_CHANNEL", "carrier-pigeon")
     with pytest.raises(ConfigError, match="EMAIL_CHANNEL"):
         create_app()
+
+
+def test_a_real_deployment_refuses_the_dev_webhook_secret(monkeypatch):
+    monkeypatch.setenv("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    monkeypatch.delenv("WEBHOOK_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):
+        create_app()
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(make_app):
+    from flask import request
+    app = make_app(TRUSTED_PROXY_HOPS=1)
+    app.add_url_rule("/_whoami", "whoami", lambda: request.remote_addr)
+    answer = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert answer.text == "203.0.113.7"
+    untrusted = make_app()
+    untrusted.add_url_rule("/_whoami", "whoami", lambda: request.remote_addr)
+    answer = untrusted.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert answer.text != "203.0.113.7"
