@@ -3,6 +3,7 @@ import pytest
 
 from web import create_app
 from web.config import SETTINGS, ConfigError, settings_from_env
+from web.settings_doc import README, section
 
 
 def test_every_setting_has_a_default_or_is_optional_and_a_doc():
@@ -46,3 +47,6 @@ def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(make_app
     untrusted.add_url_rule("/_whoami", "whoami", lambda: request.remote_addr)
     answer = untrusted.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"})
     assert answer.text != "203.0.113.7"
+def test_readme_lists_every_setting_with_its_default():
+    assert section() in README.read_text(), (
+        "README's settings table is out of date: run `python -m web.settings_doc --write`")
