@@ -5,8 +5,8 @@ import logging
 
 import pytest
 import sentry_sdk
-from sentry_sdk.transport import Transport
 
+from tests.actors.alert_helpers import MemoryTransport
 from tests.conftest import drain
 from tests.factories import EMAIL_ADDRESS, PATIENT, appointment, moved, post_event
 from web.observability import RedactingJsonFormatter, scrub_event
@@ -15,25 +15,9 @@ SECRETS = (PATIENT["given_name"], PATIENT["family_name"], PATIENT["phone"], EMAI
            "3125550100")
 
 
-class CapturingTransport(Transport):
-    """Sentry's in-memory transport: keeps every envelope instead of sending it."""
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self.envelopes = []
-
-    def capture_envelope(self, envelope):
-        self.envelopes.append(envelope)
-
-    def payloads(self) -> list[str]:
-        return [json.dumps(item.payload.json, default=str)
-                for envelope in self.envelopes for item in envelope.items
-                if item.payload.json is not None]
-
-
 @pytest.fixture
 def transport():
-    capture = CapturingTransport()
+    capture = MemoryTransport()
     yield capture
     sentry_sdk.get_client().close()
     sentry_sdk.init()  # no DSN: later tests report nowhere
