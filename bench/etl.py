@@ -18,6 +18,7 @@ TOKEN = "bench-token"
 
 def child(database_url: str, upstream_url: str) -> None:
     import logging
+
     from web import create_app
     app = create_app({
         "DATABASE_URL": database_url, "BROKER_URL": None, "LOG_LEVEL": "WARNING",
@@ -39,8 +40,8 @@ def child(database_url: str, upstream_url: str) -> None:
 
 
 def run_once(count: int, failure_rate: float) -> dict:
-    from fakes.upstream import UpstreamSimulator
     from db.base import utcnow
+    from fakes.upstream import UpstreamSimulator
     with harness.database() as database_url:
         simulator = UpstreamSimulator(token=TOKEN, page_size=100, timeout_seconds=0.5,
                                       failure_rate=failure_rate, seed=7).start()

@@ -9,4 +9,4 @@ if monkey.is_module_patched("socket"):
     from psycogreen.gevent import patch_psycopg
     patch_psycopg()
 
-from web.worker import app, broker  # noqa: E402,F401
+from web.worker import app, broker  # noqa: F401

@@ -5,6 +5,7 @@ created and dropped like the test suite's (tests/services.py), so a run never to
 anyone's data. A figure is the median of its repetitions with their min and max.
 """
 import json
+import math
 import os
 import platform
 import statistics
@@ -74,7 +75,7 @@ class Results:
 
 
 def _fmt(value: float) -> str:
-    if value != value:  # NaN
+    if math.isnan(value):
         return "n/a"
     if abs(value) >= 100:
         return f"{value:,.0f}"
@@ -84,7 +85,7 @@ def _fmt(value: float) -> str:
 def machine() -> dict:
     def version(command: list[str]) -> str:
         try:
-            return subprocess.run(command, capture_output=True, text=True,
+            return subprocess.run(command, capture_output=True, text=True, check=False,
                                   timeout=30).stdout.strip().splitlines()[0]
         except (OSError, IndexError, subprocess.SubprocessError):
             return "unknown"
@@ -109,6 +110,7 @@ def machine() -> dict:
 def database():
     """A fresh PostgreSQL database migrated to heads; its URL."""
     from flask_migrate import upgrade
+
     from db import db
     from web import create_app
     name = services.unique_name("pn_bench")
@@ -138,7 +140,7 @@ def vhost():
 def processes(commands: list[list[str]], *, env: dict | None = None, log: Path | None = None):
     """Start ``commands`` (each its own process group), yield their psutil handles, end them."""
     full_env = {**os.environ, **(env or {})}
-    out = open(log, "ab") if log else subprocess.DEVNULL
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     started = [subprocess.Popen(c, cwd=ROOT, env=full_env, stdout=out, stderr=out,
                                 start_new_session=True) for c in commands]
     try:
@@ -166,7 +168,7 @@ def stop(popen: subprocess.Popen, timeout: float = 20) -> None:
 
 def run_child(command: list[str], env: dict | None = None) -> dict:
     """Run a measuring child process; its last stdout line is a JSON object of figures."""
-    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
                          env={**os.environ, **(env or {})})
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:3])} failed:\n{out.stderr[-3000:]}")

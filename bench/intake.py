@@ -6,16 +6,16 @@ each one verifies its signature, validates, writes its rows and records its webh
 """
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import requests
 
 from bench import harness
 from bench.sending import LOGS, free_port, notifier_env
+from bench.sending import WEBHOOK_SECRET as SECRET
 from web.sample_event import sample_appointment, signed_request
 
-SECRET = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtZm9yLWxvYWQ="
 CONCURRENCY = 32
 
 
@@ -27,7 +27,7 @@ def gunicorn_command(port: int) -> list[str]:
 
 
 def events(count: int, prefix: str, kind: str = "appointment.created") -> list[tuple]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     out = []
     for i in range(count):
         appointment = sample_appointment(days_ahead=10, hour=9 + i % 8, updated_at=now,

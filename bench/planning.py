@@ -16,6 +16,7 @@ from bench import harness
 def child(database_url: str, appointments: int, locations: int) -> None:
     sys.path.insert(0, str(harness.ROOT / "bench"))
     from plan_reminders import seed
+
     from actors.reminders.plan import plan
     from db import db
     from web import create_app

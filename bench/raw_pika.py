@@ -52,7 +52,7 @@ def consume(url: str, concurrency: int) -> None:
         try:
             work.send(json.loads(body)[0])
             connection.add_callback_threadsafe(lambda: channel.basic_ack(tag))
-        except Exception:
+        except Exception:  # noqa: BLE001 (any failure: back to the queue, as a framework would)
             connection.add_callback_threadsafe(lambda: channel.basic_nack(tag, requeue=True))
 
     def on_message(ch, method, properties, body):

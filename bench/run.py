@@ -16,11 +16,11 @@ from bench import etl, harness, intake, planning, priority, sending
 SCALES = {
     "quick": {"repetitions": 3, "plan": 100_000, "plan_once": 1_000_000, "send": 3_000,
               "send_concurrency": {0.0: 16, 0.2: 150}, "priority_webhooks": 200,
-              "priority_seconds": 45, "etl": 2_000, "intake": 1_000,
+              "priority_seconds": 90, "etl": 2_000, "intake": 1_000,
               "systems": sending.SYSTEMS},
     "full": {"repetitions": 3, "plan": 1_000_000, "plan_once": None, "send": 100_000,
              "send_concurrency": {0.0: 16, 0.2: 150}, "priority_webhooks": 200,
-             "priority_seconds": 60, "etl": 100_000, "intake": 5_000,
+             "priority_seconds": 90, "etl": 100_000, "intake": 5_000,
              "systems": sending.SYSTEMS},
     "smoke": {"repetitions": 1, "plan": 200, "plan_once": None, "send": 30,
               "send_concurrency": {0.0: 4}, "priority_webhooks": 3, "priority_seconds": 1,
@@ -59,7 +59,7 @@ def main(argv=None) -> harness.Results:
         step("planning", lambda: planning.bench(results, appointments=scale["plan_once"],
                                                 repetitions=1))
     for latency, concurrency in scale["send_concurrency"].items():
-        step("sending", lambda: sending.bench(
+        step("sending", lambda latency=latency, concurrency=concurrency: sending.bench(
             results, count=scale["send"], repetitions=reps, latencies={latency: concurrency},
             systems=scale["systems"], gevent=latency >= GEVENT_FROM_LATENCY))
 

@@ -76,6 +76,9 @@ class Provider:
                              timeout=30).json()
 
 
+#: The appointment system's webhook secret in every benchmark (production refuses the dev one).
+WEBHOOK_SECRET = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtZm9yLWxvYWQ="
+
 #: Every system's database pool: 20 per process, no overflow (an overflow connection is a
 #: PostgreSQL backend started and stopped per message once concurrency passes the pool).
 POOL = 20
@@ -91,7 +94,9 @@ def notifier_env(database_url: str, broker_url: str, provider: Provider,
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
             "DATABASE_POOL_SIZE": str(POOL), "DATABASE_MAX_OVERFLOW": "0",
             "PROVIDER_HTTP_CONNECTIONS": str(max(concurrency, 10)),
-            "SECRET_KEY": secrets.token_hex(32), "SECURITY_PASSWORD_SALT": secrets.token_hex(16)}
+            # production refuses the dev defaults once BROKER_URL is set
+            "WEBHOOK_SECRET": WEBHOOK_SECRET, "SECRET_KEY": secrets.token_hex(32),
+            "SECURITY_PASSWORD_SALT": secrets.token_hex(16)}
 
 
 def peer_env(database_url: str, broker_url: str, provider: Provider, concurrency: int) -> dict:
@@ -253,6 +258,8 @@ def bench(results: harness.Results, *, count: int, repetitions: int, latencies: 
 
 def _ratios(results: harness.Results, ms: int, systems) -> None:
     """Ratios per repetition (same repetition, same conditions), median over them."""
+    if "notifier" not in systems:
+        return
     mine = results.figures[f"send {ms}ms notifier msg/s"].samples
     goals = {"celery": ">= 2", "bare": ">= 1", "pika": ">= 0.5"}
     for peer in systems:

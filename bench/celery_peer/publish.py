@@ -17,10 +17,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    with psycopg2.connect(os.environ["BENCH_DATABASE_URL"]) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM notifications WHERE status = 'queued' ORDER BY id")
-            ids = [row[0] for row in cursor]
+    with psycopg2.connect(os.environ["BENCH_DATABASE_URL"]) as connection, \
+            connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM notifications WHERE status = 'queued' ORDER BY id")
+        ids = [row[0] for row in cursor]
     celery_send.app.connection_for_write().ensure_connection()
     start = time.time()
 
