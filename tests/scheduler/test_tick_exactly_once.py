@@ -16,6 +16,7 @@ from actors.reminders.tick import reminder_tick, run_tick
 from db import Notification, db, utcnow
 from tests.actors.reminders_support import booking, clinic, midday_zone, patient
 from tests.conftest import running_worker
+from tests.factories import TEST_SECRET
 from tests.scheduler.support import Child, wait_until
 
 RATES = {"SMS_RATE_PER_SECOND": 1000.0, "EMAIL_RATE_PER_SECOND": 1000.0}
@@ -107,7 +108,8 @@ def _child_env(database_url, rabbitmq_url, **extra) -> dict:
     env = {"DATABASE_URL": database_url, "BROKER_URL": rabbitmq_url, "LOG_LEVEL": "INFO",
            # production mode (BROKER_URL set) refuses the dev secrets
            "SECRET_KEY": "test-secret-key-not-the-dev-default",
-           "SECURITY_PASSWORD_SALT": "test-password-salt-not-the-dev-default"}
+           "SECURITY_PASSWORD_SALT": "test-password-salt-not-the-dev-default",
+           "WEBHOOK_SECRET": TEST_SECRET}
     env.update({k: str(v) for k, v in {**WINDOW, **RATES, **extra}.items()})
     return env
 

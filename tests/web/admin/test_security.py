@@ -92,6 +92,7 @@ def test_no_hsts_and_no_secure_cookie_over_plain_http(make_app):
 def test_production_refuses_the_dev_secret_key(database_url):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app({"DATABASE_URL": database_url, "SECRET_KEY": DEV_SECRET_KEY,
+                    "WEBHOOK_SECRET": "whsec_bm90LXRoZS1kZXYtc2VjcmV0LW5vdC10aGUtZGV2",
                     "BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"})
 
 
