@@ -7,6 +7,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
+from actors.rendering import forget_stored_templates
 from db import db
 from fakes.smtp import SmtpSink
 from fakes.twilio import FakeTwilio
@@ -111,6 +112,7 @@ def make_app(database_admin_app, database_url, fake_providers):
             db.engine.dispose()
     with database_admin_app.app_context():
         _truncate_all()
+    forget_stored_templates()  # a template edited in one test must not serve the next
 
 
 @pytest.fixture

@@ -128,6 +128,8 @@ SETTINGS: list[Setting] = [
             doc="longest retry delay of a reminder (never past its deadline)"),
     Setting("CLINIC_TIMEZONE", "America/New_York",
             doc="time zone of a location that upstream sends without one"),
+    Setting("TEMPLATE_CACHE_SECONDS", 30.0, float,
+            doc="how long a worker reuses its lookup of admin-edited templates"),
     # --- Upstream data (ETL, issue 3) ---
     Setting("UPSTREAM_API_URL", None,
             doc="base URL of the upstream appointment API; unset disables pulls "

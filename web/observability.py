@@ -19,19 +19,37 @@ class RedactingJsonFormatter(JsonFormatter):
         return redact(super().format(record))
 
 
+def json_formatter() -> RedactingJsonFormatter:
+    return RedactingJsonFormatter(
+        "{asctime}{levelname}{name}{message}", style="{",
+        rename_fields={"levelname": "level", "asctime": "time", "name": "logger"})
+
+
 def init_logging(app) -> None:
     root = logging.getLogger()
     if not any(h.get_name() == _HANDLER_NAME for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.set_name(_HANDLER_NAME)
-        handler.setFormatter(RedactingJsonFormatter(
-            "{asctime}{levelname}{name}{message}", style="{",
-            rename_fields={"levelname": "level", "asctime": "time", "name": "logger"}))
+        handler.setFormatter(json_formatter())
         root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
     # Libraries that would log request bodies (numbers, addresses) at INFO or DEBUG.
     for noisy in ("twilio", "botocore", "urllib3", "pika", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def adopt_worker_logging() -> None:
+    """Inside ``dramatiq``'s worker processes: its CLI already put a handler on the root
+    logger (feeding the parent process). Give that handler our redacting JSON format and
+    drop ours, so every line is written once, as JSON, scrubbed."""
+    root = logging.getLogger()
+    theirs = [h for h in root.handlers if h.get_name() != _HANDLER_NAME]
+    if not theirs:
+        return
+    for handler in theirs:
+        handler.setFormatter(json_formatter())
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(handler)
 
 
 def scrub_event(event, hint):

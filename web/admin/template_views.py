@@ -1,6 +1,6 @@
 """Message templates (admin only): edit with a preview on sample data and the SMS segment
 count; every save is a new version, and the newest version is what patients receive."""
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired
 
 from actors.rendering import compile_source
 from actors.segments import segment_count
+from actors.rendering import forget_stored_templates
 from db import TemplateVersion, db, latest_template
 from web.admin.access import ADMIN, GuardedView
 from web.admin.audit import record
@@ -78,8 +79,9 @@ class TemplateView(GuardedView):
                                                created_by=current_user.email))
                 record("template-save", "template", name, detail=f"version {version}")
                 db.session.commit()
-                flash(f"{name}: version {version} saved; it is used from the next send.",
-                      "success")
+                forget_stored_templates()
+                flash(f"{name}: version {version} saved; every worker uses it within "
+                      f"{current_app.config['TEMPLATE_CACHE_SECONDS']:g} s.", "success")
                 return redirect(url_for(".edit", template=name))
         history = db.session.scalars(select(TemplateVersion).where(TemplateVersion.name == name)
                                      .order_by(TemplateVersion.version.desc())).all()
