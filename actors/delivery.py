@@ -10,6 +10,7 @@ from datetime import timedelta
 from dramatiq.middleware import CurrentMessage
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from actors.broker import actor
 from actors.channels import ConsentError, PermanentError, RetryableError, channels_for
@@ -31,11 +32,16 @@ class AttemptInProgress(RetryableError):
     """Another worker holds the lease (a duplicate or redelivered message); try later."""
 
 
-def _locked(notification_id: int) -> Notification | None:
+def _locked(notification_id: int, *, with_context: bool = False) -> Notification | None:
+    """The notification, locked; ``with_context`` also loads its appointment (with location)
+    and patient in the same round trip, which the claim always reads."""
+    statement = select(Notification).where(Notification.id == notification_id)
+    if with_context:
+        statement = statement.options(joinedload(Notification.appointment),
+                                      joinedload(Notification.patient))
     return db.session.execute(
-        select(Notification).where(Notification.id == notification_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+        statement.with_for_update(of=Notification).execution_options(populate_existing=True)
+    ).unique().scalar_one_or_none()
 
 
 def _precheck(notification: Notification, now) -> tuple[str, str] | None:
@@ -59,7 +65,7 @@ def _precheck(notification: Notification, now) -> tuple[str, str] | None:
 
 def _claim(notification_id: int):
     """First transaction: check, claim the lease, render. Returns what to send, or None."""
-    notification = _locked(notification_id)
+    notification = _locked(notification_id, with_context=True)
     if notification is None:
         log.warning("notification not found", extra={"notification_id": notification_id})
         return None
