@@ -70,11 +70,19 @@ def _connect(broker_url: str) -> pika.BlockingConnection:
     return pika.BlockingConnection(pika.URLParameters(broker_url))
 
 
+def _depth(channel, queue: str) -> int | None:
+    """Messages in ``queue``.XQ, or None when it does not exist yet (nothing died there).
+    A missing queue closes the channel, so the caller opens a fresh one per queue."""
+    try:
+        return channel.queue_declare(xq_name(queue), passive=True).method.message_count
+    except ChannelClosedByBroker:
+        return None
+
+
 def _fetch(channel, queue: str, limit: int | None):
     """Up to ``limit`` (all, when None) messages of ``queue``.XQ, unacked, in order."""
-    try:
-        depth = channel.queue_declare(xq_name(queue), passive=True).method.message_count
-    except ChannelClosedByBroker:  # the queue does not exist yet: nothing has died there
+    depth = _depth(channel, queue)
+    if depth is None:
         return None
     fetched = []
     for _ in range(depth if limit is None else min(depth, limit)):
@@ -89,18 +97,28 @@ def _queues(queue: str | None) -> tuple[str, ...]:
     return (queue,) if queue else QUEUES
 
 
+def _fetched_per_queue(connection, queue: str | None, limit: int | None):
+    """(queue, its channel, its fetched dead letters) for each queue that has an XQ; closing
+    the channel afterwards puts back whatever was not acked."""
+    for name in _queues(queue):
+        channel = connection.channel()
+        fetched = _fetch(channel, name, limit)
+        if fetched is None:
+            continue
+        yield name, channel, fetched
+        channel.close()
+
+
 def dead_letter_counts(broker_url: str) -> dict[str, int]:
     """How many messages sit in each ``<queue>.XQ``."""
     counts = {}
     with _connect(broker_url) as connection:
         for queue in QUEUES:
             channel = connection.channel()
-            try:
-                ok = channel.queue_declare(xq_name(queue), passive=True)
-                counts[queue] = ok.method.message_count
+            depth = _depth(channel, queue)
+            counts[queue] = depth or 0
+            if depth is not None:
                 channel.close()
-            except ChannelClosedByBroker:
-                counts[queue] = 0
     return counts
 
 
@@ -108,13 +126,8 @@ def list_dead_letters(broker_url: str, *, queue: str | None = None,
                       limit: int | None = None) -> list[DeadLetter]:
     letters = []
     with _connect(broker_url) as connection:
-        for name in _queues(queue):
-            channel = connection.channel()
-            fetched = _fetch(channel, name, limit)
-            if fetched is None:
-                continue
+        for name, _, fetched in _fetched_per_queue(connection, queue, limit):
             letters.extend(_parse(name, properties, body) for _, properties, body in fetched)
-            channel.close()  # puts every fetched message back
     return letters
 
 
@@ -143,11 +156,7 @@ def replay_dead_letters(broker_url: str, *, queue: str | None = None,
     """
     replayed = []
     with _connect(broker_url) as connection:
-        for name in _queues(queue):
-            channel = connection.channel()
-            fetched = _fetch(channel, name, None)
-            if fetched is None:
-                continue
+        for name, channel, fetched in _fetched_per_queue(connection, queue, None):
             channel.confirm_delivery()
             for method, properties, body in fetched:
                 letter = _parse(name, properties, body)
@@ -166,7 +175,6 @@ def replay_dead_letters(broker_url: str, *, queue: str | None = None,
                 log.info("dead letter replayed", extra={
                     "queue": name, "message_id": letter.message_id,
                     "actor": letter.actor_name, "notification_id": letter.notification_id})
-            channel.close()  # what was not replayed goes back in its place
     return replayed
 
 
