@@ -15,7 +15,7 @@ from actors.alerts.checks import run_checks
 from actors.alerts.failures import COMMIT_GRACE
 from actors.broker import QUEUES
 from db import Notification, db, utcnow
-from tests.actors.alert_helpers import ONCALL, MemoryTransport
+from tests.actors.alerts.support import ONCALL, MemoryTransport
 from tests.conftest import TWILIO_TOKEN, running_worker
 from tests.factories import appointment, moved, post_event
 from tests.web.test_providers_ses import TOPIC, CertificateServer, bounce

@@ -1,19 +1,4 @@
-"""Fixtures of tests/actors (add yours below): the ETL tests' upstream simulator and app."""
-import pytest
+"""Fixtures shared by every test of actors/ (add yours below).
 
-from fakes.upstream import UpstreamSimulator
-from tests.actors.etl_support import FAST_ETL, TOKEN
-
-
-@pytest.fixture
-def upstream():
-    simulator = UpstreamSimulator(token=TOKEN, page_size=50, timeout_seconds=0.5).start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
-def etl_app(make_app, upstream):
-    app = make_app(UPSTREAM_API_URL=upstream.url, **FAST_ETL)
-    with app.app_context():
-        yield app
+Those of one subpackage live beside its tests: tests/actors/etl/conftest.py.
+"""

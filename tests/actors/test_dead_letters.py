@@ -9,7 +9,7 @@ from actors.alerts.checks import run_checks
 from actors.broker import QUEUES
 from actors.dead_letters import dead_letter_counts
 from db import Alert, Notification, db, utcnow
-from tests.actors.alert_helpers import COMMIT_GRACE, ONCALL, alert_mails, booked
+from tests.actors.alerts.support import COMMIT_GRACE, ONCALL, alert_mails, booked
 from tests.conftest import running_worker
 from tests.factories import PATIENT
 

@@ -1,5 +1,5 @@
 """The send actors against a Twilio-compatible server and an SMTP sink on 127.0.0.1."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -171,7 +171,7 @@ def test_cancellation_cancels_pending_reminders_in_the_same_transaction(app, cli
     stored = db.session.execute(select(Appointment)).scalar_one()
     reminder = Notification(appointment_id=stored.id, patient_id=appt_row.id, kind="reminder",
                             channel="sms", dedupe_key="reminder:test", status="planned",
-                            due_at=datetime.now(timezone.utc))
+                            due_at=datetime.now(UTC))
     db.session.add(reminder)
     db.session.commit()
     post_event(client, "appointment.cancelled", moved(first, status="cancelled"))

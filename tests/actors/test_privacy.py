@@ -6,7 +6,7 @@ import logging
 import pytest
 import sentry_sdk
 
-from tests.actors.alert_helpers import MemoryTransport
+from tests.actors.alerts.support import MemoryTransport
 from tests.conftest import drain
 from tests.factories import EMAIL_ADDRESS, PATIENT, appointment, moved, post_event
 from web.observability import RedactingJsonFormatter, scrub_event

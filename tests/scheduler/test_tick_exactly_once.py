@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from actors.reminders.plan import plan
 from actors.reminders.tick import reminder_tick, run_tick
 from db import Notification, db, utcnow
-from tests.actors.reminders_support import booking, clinic, midday_zone, patient
+from tests.actors.reminders.support import booking, clinic, midday_zone, patient
 from tests.conftest import running_worker
 from tests.factories import TEST_SECRET
 from tests.scheduler.support import Child, wait_until

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from actors.etl import pull_now
 from db import Notification, db
-from tests.actors.etl_support import horizon_days, notification_count
+from tests.actors.etl.support import horizon_days, notification_count
 from tests.conftest import TEST_SECRET, drain
 from web.sample_event import signed_request
 

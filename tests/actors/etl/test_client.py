@@ -13,7 +13,7 @@ from actors.etl.client import (
     UpstreamRefused,
 )
 from fakes.upstream import UpstreamSimulator
-from tests.actors.etl_support import TOKEN
+from tests.actors.etl.support import TOKEN
 
 DAY = date(2030, 1, 7)
 

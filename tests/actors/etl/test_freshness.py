@@ -6,7 +6,7 @@ from sqlalchemy import select
 from actors.etl import etl_tick, pull_now
 from actors.etl.freshness import last_fresh_at
 from db import Alert, Appointment, SyncRun, db, utcnow
-from tests.actors.etl_support import horizon_days, stored_count
+from tests.actors.etl.support import horizon_days, stored_count
 from tests.conftest import drain
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from actors.reminders.tick import run_tick
 from db import Notification, db, utcnow
-from tests.actors.reminders_support import booking, clinic, midday_zone, patient
+from tests.actors.reminders.support import booking, clinic, midday_zone, patient
 from tests.conftest import drain
 from web import create_app
 

@@ -8,7 +8,7 @@ import tracemalloc
 from datetime import timedelta
 
 from actors.etl import pull_now
-from tests.actors.etl_support import today
+from tests.actors.etl.support import today
 
 PAGE = 25
 N = 6

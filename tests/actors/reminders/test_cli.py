@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from db import Notification, db, utcnow
-from tests.actors.reminders_support import booking, clinic, midday_zone, patient
+from tests.actors.reminders.support import booking, clinic, midday_zone, patient
 
 
 def _clinic_day(app):

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from actors.delivery import send_options, send_priority
 from db import Alert, Notification, db, raise_condition, resolve_condition
-from tests.actors.alert_helpers import (
+from tests.actors.alerts.support import (
     ONCALL,
     MemoryTransport,
     add_notifications,

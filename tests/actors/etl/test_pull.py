@@ -6,7 +6,7 @@ from sqlalchemy import select
 from actors.etl import pull_now
 from db import Appointment, QuarantinedRecord, SyncRun, db
 from fakes.upstream import FAILURE_KINDS
-from tests.actors.etl_support import (
+from tests.actors.etl.support import (
     horizon_days,
     matches_upstream,
     notification_count,

@@ -15,7 +15,7 @@ from actors.reminders.plan import plan
 from actors.reminders.sweep import EXPIRED_REASON, sweep
 from actors.schemas import AppointmentSchema
 from db import Alert, Notification, Patient, db, utcnow
-from tests.actors.reminders_support import midday_zone
+from tests.actors.reminders.support import midday_zone
 from tests.conftest import drain
 from tests.factories import EMAIL_ADDRESS, appointment, moved
 

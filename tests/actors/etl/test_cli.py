@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from db import SyncRun, db
-from tests.actors.etl_support import horizon_days
+from tests.actors.etl.support import horizon_days
 
 
 def test_pull_prints_the_summary(etl_app, upstream):

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from actors.reminders.plan import SKIP_REASON, plan
 from db import Alert, Notification, NotificationEvent, db
-from tests.actors.reminders_support import booking, clinic, patient
+from tests.actors.reminders.support import booking, clinic, patient
 
 NY, LONDON, KOLKATA = "America/New_York", "Europe/London", "Asia/Kolkata"
 # Thursday 29 October 2026: London is back on GMT (25 Oct), New York still on EDT until
