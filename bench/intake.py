@@ -14,6 +14,7 @@ import requests
 from bench import harness
 from bench.sending import LOGS, free_port, notifier_env
 from bench.sending import WEBHOOK_SECRET as SECRET
+from tests import services
 from web.sample_event import sample_appointment, signed_request
 
 CONCURRENCY = 32
@@ -74,7 +75,7 @@ def bench(results: harness.Results, *, count: int, repetitions: int) -> None:
         with harness.processes([gunicorn_command(port)], env=env, log=LOGS / "gunicorn.log") \
                 as web:
             base = f"http://127.0.0.1:{port}"
-            harness.wait_until(lambda: harness.alive(web) and _up(base), timeout=60,
+            services.wait_until(lambda: harness.alive(web) and _up(base), timeout=60,
                                what="gunicorn")
             for rep in range(repetitions):
                 batch = events(count, f"r{rep}")

@@ -9,34 +9,23 @@ the tick calls it, and a second, doubled plan (which must write nothing). Prints
 rows/s and the process's peak memory; drops the database afterwards.
 """
 import argparse
-import os
 import resource
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg2
-from psycopg2 import sql
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Run as a script: the repository goes on the path before its own modules are imported.
+from tests import services
+
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
          "America/Phoenix"]
 
 
-def admin(statement, name):
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(sql.SQL(statement).format(sql.Identifier(name)))
-    connection.close()
-
-
 def seed(url: str, appointments: int, locations: int, day) -> None:
-    connection = psycopg2.connect(url)
+    connection = services.pg_connect(url)
     with connection, connection.cursor() as cursor:
         cursor.execute("""
             INSERT INTO locations (external_id, name, address, phone, timezone, created_at,
@@ -81,9 +70,8 @@ def main() -> int:
     from db import db
     from web import create_app
 
-    name = f"pn_bench_plan_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin("CREATE DATABASE {}", name)
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    name = services.unique_name("pn_bench_plan")
+    url = services.create_database(name)
     try:
         app = create_app({"DATABASE_URL": url, "BROKER_URL": None, "LOG_LEVEL": "WARNING"})
         # 06:00 UTC: before every US clinic's window; the day is planned by hand (--date).
@@ -126,7 +114,7 @@ def main() -> int:
             db.engine.dispose()
     finally:
         if not args.keep:
-            admin("DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+            services.drop_database(name)
     return 0
 
 

@@ -22,6 +22,7 @@ from bench.sending import (
     notifier_env,
     worker_commands,
 )
+from tests import services
 from web.sample_event import sample_appointment, signed_request
 
 PHONE_BASE = 4_000_000
@@ -37,7 +38,7 @@ def _event(i: int, kind: str, hour: int, at: datetime) -> tuple[bytes, dict]:
 
 def _reminders_left(database_url: str) -> int:
     """Reminders of the backlog not yet sent (the change notifications are not counted)."""
-    connection = seed.connect(database_url)
+    connection = services.pg_connect(database_url)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM notifications WHERE kind = 'reminder'"
                        " AND status IN ('planned', 'queued', 'sending')")
@@ -61,10 +62,10 @@ def run_once(*, backlog: int, webhooks: int, per_second: float, latency: float,
                     *worker_commands("notifier", sms_concurrency, gevent)]
         seed.due_sms_reminders(database_url, backlog, status="planned")
         with harness.processes(commands, env=env, log=LOGS / "priority.log") as procs:
-            harness.wait_until(lambda: harness.alive(procs) and _up(base), timeout=90,
+            services.wait_until(lambda: harness.alive(procs) and _up(base), timeout=90,
                                what="gunicorn")
             from bench.sending import consumers
-            harness.wait_until(lambda: consumers(broker_url, "sms") >= PROCESSES
+            services.wait_until(lambda: consumers(broker_url, "sms") >= PROCESSES
                                and consumers(broker_url, "priority") >= 1, timeout=90,
                                what="workers")
             created_at = datetime.now(UTC) - timedelta(minutes=2)
@@ -84,7 +85,7 @@ def run_once(*, backlog: int, webhooks: int, per_second: float, latency: float,
                 response.raise_for_status()
             backlog_left = _reminders_left(database_url)
             phones = list(answered)
-            received = harness.wait_until(
+            received = services.wait_until(
                 lambda: (r := provider.received(phones)) and all(r.values()) and r,
                 timeout=120, interval=0.5, what="every change SMS at the provider")
             drainer.join()

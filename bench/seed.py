@@ -3,7 +3,7 @@
 Numbers are valid US mobiles (+1 312 2xx xxxx), one patient per appointment, so the
 provider side can tell every message apart.
 """
-import psycopg2
+from tests.services import pg_connect
 
 PHONE_BASE = 2_000_000  # +1312 then 7 digits starting at 2000000
 
@@ -12,12 +12,8 @@ def phone(i: int) -> str:
     return f"+1312{PHONE_BASE + i}"
 
 
-def connect(url: str):
-    return psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
-
-
 def reset(url: str) -> None:
-    with connect(url) as connection, connection.cursor() as cursor:
+    with pg_connect(url) as connection, connection.cursor() as cursor:
         cursor.execute("TRUNCATE notification_events, notifications, appointments, patients,"
                        " locations RESTART IDENTITY CASCADE")
     connection.close()
@@ -30,7 +26,7 @@ def due_sms_reminders(url: str, count: int, *, locations: int = 50, first: int =
     ``status`` 'planned' leaves them for the system's dispatch; 'queued' for a peer's
     publisher. Keys are the planner's (actors.reminders.keys), which the send actor checks.
     """
-    with connect(url) as connection, connection.cursor() as cursor:
+    with pg_connect(url) as connection, connection.cursor() as cursor:
         cursor.execute("""
             INSERT INTO locations (external_id, name, address, phone, timezone,
                                    created_at, updated_at)
@@ -74,7 +70,7 @@ def due_sms_reminders(url: str, count: int, *, locations: int = 50, first: int =
 
 
 def notification_ids(url: str, status: str = "queued") -> list[int]:
-    with connect(url) as connection, connection.cursor() as cursor:
+    with pg_connect(url) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT id FROM notifications WHERE status = %s ORDER BY id", (status,))
         ids = [row[0] for row in cursor]
     connection.close()
@@ -83,7 +79,7 @@ def notification_ids(url: str, status: str = "queued") -> list[int]:
 
 def count_status(url: str, status: str, connection=None) -> int:
     own = connection is None
-    connection = connection or connect(url)
+    connection = connection or pg_connect(url)
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM notifications WHERE status = %s", (status,))

@@ -23,6 +23,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from bench import harness, raw_pika, seed
 from bench.fast_twilio import DEFAULT_SID, DEFAULT_TOKEN
+from tests import services
 
 SYSTEMS = ("notifier", "bare", "celery", "pika")
 PROCESSES = 2
@@ -53,7 +54,7 @@ class Provider:
             [harness.PYTHON, "-m", "bench.fast_twilio", "--port", str(self.port),
              "--latency", str(self.latency)], cwd=ROOT, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        harness.wait_until(self._up, timeout=30, what="fast Twilio server")
+        services.wait_until(self._up, timeout=30, what="fast Twilio server")
         return self
 
     def _up(self) -> bool:
@@ -127,16 +128,9 @@ def worker_commands(system: str, concurrency: int, gevent: bool) -> list[list[st
 
 def consumers(broker_url: str, queue: str = "sms") -> int:
     try:
-        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
-    except pika.exceptions.AMQPError:
+        return services.queue_counts(broker_url, queue)[1]
+    except pika.exceptions.AMQPError:  # not declared yet: the workers are still starting
         return 0
-    try:
-        return connection.channel().queue_declare(queue, passive=True).method.consumer_count
-    except pika.exceptions.AMQPError:
-        return 0
-    finally:
-        if connection.is_open:
-            connection.close()
 
 
 def publish_dramatiq(broker_url: str, actor_name: str, ids: list[int], options: dict) -> None:
@@ -192,12 +186,12 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
     LOGS.mkdir(parents=True, exist_ok=True)
     with harness.processes(worker_commands(system, concurrency, gevent), env=env,
                            log=LOGS / f"{system}.log") as workers:
-        harness.wait_until(lambda: harness.alive(workers) and consumers(broker_url)
+        services.wait_until(lambda: harness.alive(workers) and consumers(broker_url)
                            >= PROCESSES, timeout=90, what=f"{system} workers to consume")
         provider.reset()
         if on_ready:
             on_ready(workers)
-        probe = seed.connect(database_url)
+        probe = services.pg_connect(database_url)
         cpu0, machine0 = harness.tree_cpu_seconds(workers), harness.machine_cpu_seconds()
         t0 = time.time()
         if system == "celery":
@@ -216,7 +210,7 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
         def done() -> bool:
             return (seed.count_status(database_url, "sent", probe) >= count
                     and provider.stats()["messages"] >= count)
-        harness.wait_until(done, timeout=60 + count / 20, interval=0.05,
+        services.wait_until(done, timeout=60 + count / 20, interval=0.05,
                            what=f"{system} to send {count} reminders")
         t1 = time.time()
         cpu = harness.tree_cpu_seconds(workers) - cpu0

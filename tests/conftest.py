@@ -1,5 +1,4 @@
 """Fixtures shared by the whole suite: real PostgreSQL, real RabbitMQ, fake providers."""
-import threading
 from contextlib import contextmanager
 
 import dramatiq
@@ -12,6 +11,7 @@ from db import db
 from fakes.smtp import SmtpSink
 from fakes.twilio import FakeTwilio
 from tests import services
+from tests.services import wait_until
 from web import create_app
 
 TWILIO_SID = "AC" + "1" * 32
@@ -144,6 +144,12 @@ def running_worker(app, *, queues=None, threads=2):
         yield worker
     finally:
         worker.stop()
+
+
+def wait_for_commits(predicate, what: str, timeout: float = 90.0):
+    """Wait for workers on other connections: each poll starts a new transaction (a rollback
+    also expires loaded rows), so their commits are seen; returns the predicate's value."""
+    return wait_until(predicate, timeout=timeout, what=what, before_each=db.session.rollback)
 
 
 def drain(app, *, rounds: int = 3):

@@ -6,24 +6,13 @@ import subprocess
 import sys
 import time
 
-import pika
-import psycopg2
 import pytest
 
 from tests.conftest import base_config, running_worker
 from tests.factories import EMAIL_ADDRESS, PATIENT, appointment, moved, post_event
+from tests.services import amqp_connect, pg_connect, wait_until
 
 PHONE = PATIENT["phone"]
-
-
-def wait_for(condition, timeout=5.0, interval=0.05):
-    """Poll ``condition`` until it is truthy or ``timeout`` seconds pass; return its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 @pytest.fixture
@@ -50,7 +39,7 @@ def test_time_change_reaches_the_patient_once_within_seconds(rabbit_app, client,
         second = moved(first, hours=26)
         response = post_event(client, "appointment.updated", second)
         assert response.status_code == 202
-        assert wait_for(lambda: twilio.sent_to(PHONE), timeout=5)
+        assert wait_until(lambda: twilio.sent_to(PHONE), timeout=5)
         (message,) = twilio.sent_to(PHONE)
         assert "Main St Clinic" in message["Body"] and "1 Main St, Springfield" in message["Body"]
 
@@ -71,12 +60,12 @@ def test_both_channels_and_a_cancellation(rabbit_app, client, fake_providers):
         first = appointment(patient={"preferred_channel": "both"})
         post_event(client, "appointment.created", first)
         post_event(client, "appointment.updated", moved(first, hours=1))
-        assert wait_for(lambda: twilio.sent_to(PHONE) and smtp.sent_to(EMAIL_ADDRESS))
+        assert wait_until(lambda: twilio.sent_to(PHONE) and smtp.sent_to(EMAIL_ADDRESS))
         assert len(twilio.sent_to(PHONE)) == 1 and len(smtp.sent_to(EMAIL_ADDRESS)) == 1
 
         post_event(client, "appointment.cancelled",
                    moved(first, hours=1, seconds_later=120, status="cancelled"))
-        assert wait_for(lambda: len(twilio.sent_to(PHONE)) == 2
+        assert wait_until(lambda: len(twilio.sent_to(PHONE)) == 2
                         and len(smtp.sent_to(EMAIL_ADDRESS)) == 2)
         assert "cancelled" in twilio.sent_to(PHONE)[1]["Body"]
         assert "cancelled" in smtp.sent_to(EMAIL_ADDRESS)[1]["Subject"]
@@ -86,7 +75,7 @@ def test_broker_messages_carry_ids_only(rabbit_app, client, rabbitmq_url):
     first = appointment(patient={"preferred_channel": "both"})
     post_event(client, "appointment.created", first)
     post_event(client, "appointment.updated", moved(first, hours=1))
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    connection = amqp_connect(rabbitmq_url)
     channel = connection.channel()
     bodies = []
     while True:
@@ -129,15 +118,15 @@ def test_killed_worker_message_is_redelivered_and_sent_once(rabbit_app, client, 
     post_event(client, "appointment.created", first)
 
     # Hold the notification's row so the worker is caught mid-message, then kill it.
-    blocker = psycopg2.connect(database_url.replace("+psycopg2", ""))
+    blocker = pg_connect(database_url)
     cursor = blocker.cursor()
     response = post_event(client, "appointment.updated", moved(first, hours=1))
     (notification_id,) = [n["id"] for n in response.json["notifications"]]
     cursor.execute("SELECT id FROM notifications WHERE id = %s FOR UPDATE", (notification_id,))
     worker = _start_worker(env)
     try:
-        waiting = wait_for(lambda: _lock_waiters(database_url) > 0, timeout=30)
-        assert waiting, "the worker never reached the notification"
+        wait_until(lambda: _lock_waiters(database_url) > 0, timeout=30,
+                   what="the worker to reach the notification")
     finally:
         _kill(worker)
     blocker.rollback()
@@ -146,7 +135,7 @@ def test_killed_worker_message_is_redelivered_and_sent_once(rabbit_app, client, 
 
     worker = _start_worker(env)
     try:
-        assert wait_for(lambda: twilio.sent_to(PHONE), timeout=30)
+        assert wait_until(lambda: twilio.sent_to(PHONE), timeout=30)
         time.sleep(1)
     finally:
         _kill(worker)
@@ -154,7 +143,7 @@ def test_killed_worker_message_is_redelivered_and_sent_once(rabbit_app, client, 
 
 
 def _lock_waiters(database_url) -> int:
-    connection = psycopg2.connect(database_url.replace("+psycopg2", ""))
+    connection = pg_connect(database_url)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_stat_activity "

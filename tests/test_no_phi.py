@@ -4,7 +4,6 @@ Sentry events, in alert e-mails, in CLI output or in /metrics."""
 import io
 import json
 import logging
-import time
 
 import pytest
 import sentry_sdk
@@ -16,7 +15,7 @@ from actors.alerts.failures import COMMIT_GRACE
 from actors.broker import QUEUES
 from db import Notification, db, utcnow
 from tests.actors.alerts.support import ONCALL, MemoryTransport
-from tests.conftest import TWILIO_TOKEN, running_worker
+from tests.conftest import TWILIO_TOKEN, running_worker, wait_for_commits
 from tests.factories import appointment, moved, post_event
 from tests.web.test_providers_ses import TOPIC, CertificateServer, bounce
 from web.observability import scrub_event
@@ -52,17 +51,6 @@ def json_logs():
     handler.setStream(previous)
 
 
-def wait_for(predicate, what, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        db.session.expire_all()
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting for {what}")
-
-
 def twilio_post(client, path, params):
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(
         "https://notify.clinic.example" + path, params)
@@ -94,7 +82,7 @@ def test_end_to_end_run_leaks_no_patient_data(make_app, rabbitmq_url, fake_provi
             first = appointment(id=f"A-7{number}", patient=patient)
             post_event(client, "appointment.created", first)
             post_event(client, "appointment.updated", moved(first, hours=2))
-        wait_for(settled, "every send to finish")
+        wait_for_commits(settled, "every send to finish")
 
         (grace_sms,) = twilio.sent_to(grace["phone"])
         twilio_post(client, "/api/v1/twilio/status",
@@ -112,10 +100,10 @@ def test_end_to_end_run_leaks_no_patient_data(make_app, rabbitmq_url, fake_provi
         runner = app.test_cli_runner()
         outputs.append(runner.invoke(args=["dead-letters", "list"]).output)
         run_checks(utcnow() + COMMIT_GRACE)
-        wait_for(lambda: len(smtp.sent_to(ONCALL)) >= 3, "alert e-mails")
+        wait_for_commits(lambda: len(smtp.sent_to(ONCALL)) >= 3, "alert e-mails")
         twilio.reset()
         outputs.append(runner.invoke(args=["dead-letters", "replay"]).output)
-        wait_for(lambda: len(twilio.messages) == 1, "the replayed send")
+        wait_for_commits(lambda: len(twilio.messages) == 1, "the replayed send")
         outputs.append(client.get("/metrics").get_data(as_text=True))
         sentry_sdk.flush()
     certificates.http.shutdown()

@@ -1,7 +1,5 @@
 """Dead letters on real RabbitMQ: a send that exhausts its retries is listed, alerted on,
 and replayed until it is delivered."""
-import time
-
 import pytest
 from sqlalchemy import select
 
@@ -10,23 +8,10 @@ from actors.broker import QUEUES
 from actors.dead_letters import dead_letter_counts
 from db import Alert, Notification, db, utcnow
 from tests.actors.alerts.support import COMMIT_GRACE, ONCALL, alert_mails, booked
-from tests.conftest import running_worker
+from tests.conftest import running_worker, wait_for_commits
 from tests.factories import PATIENT
 
 PHONE = PATIENT["phone"]
-
-
-def wait_for(predicate, what, timeout=60):
-    """Wait for the workers to get somewhere (not a timing assertion: a generous cap)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        db.session.rollback()
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting for {what}")
 
 
 @pytest.fixture
@@ -59,10 +44,10 @@ def test_exhausted_message_is_listed_alerted_and_replayed(rabbit_app, rabbitmq_u
     twilio.fail(PHONE, status=503, code=20503, times=4)  # the first try and 3 retries
     with running_worker(rabbit_app):
         booked(rabbit_app.test_client())
-        failed = wait_for(lambda: notification().status == "failed" and notification(),
+        failed = wait_for_commits(lambda: notification().status == "failed" and notification(),
                           "the send to exhaust its retries")
         assert failed.reason == "retries exhausted"
-        wait_for(lambda: dead_letter_counts(rabbitmq_url)["priority"] == 1, "the dead letter")
+        wait_for_commits(lambda: dead_letter_counts(rabbitmq_url)["priority"] == 1, "the dead letter")
 
         listing = cli(rabbit_app, "list")
         assert "send_priority" in listing and f" {failed.id} " in listing
@@ -71,7 +56,7 @@ def test_exhausted_message_is_listed_alerted_and_replayed(rabbit_app, rabbitmq_u
         assert PHONE not in listing and PATIENT["family_name"] not in listing
 
         run_checks(utcnow() + COMMIT_GRACE)
-        subjects = wait_for(lambda: len(alert_mails(smtp)) == 2 and
+        subjects = wait_for_commits(lambda: len(alert_mails(smtp)) == 2 and
                             sorted(m["Subject"] for m in alert_mails(smtp)), "alert e-mails")
         assert any("dead-letter queue priority.XQ" in s for s in subjects)
         assert any("20503" in s for s in subjects)
@@ -81,7 +66,7 @@ def test_exhausted_message_is_listed_alerted_and_replayed(rabbit_app, rabbitmq_u
 
         replayed = cli(rabbit_app, "replay", "--id", str(failed.id))
         assert "1 dead letter(s) replayed." in replayed
-        sent = wait_for(lambda: notification().status == "sent" and notification(),
+        sent = wait_for_commits(lambda: notification().status == "sent" and notification(),
                         "the replayed send")
         assert len(twilio.sent_to(PHONE)) == 1
         assert [e.to_status for e in sent.events][-4:] == ["failed", "queued", "sending", "sent"]
@@ -89,7 +74,7 @@ def test_exhausted_message_is_listed_alerted_and_replayed(rabbit_app, rabbitmq_u
         assert cli(rabbit_app, "list") == "No dead letters.\n"
 
         run_checks(utcnow() + COMMIT_GRACE)
-        wait_for(lambda: len(alert_mails(smtp)) == 3, "the resolution e-mail")
+        wait_for_commits(lambda: len(alert_mails(smtp)) == 3, "the resolution e-mail")
         assert "RESOLVED" in alert_mails(smtp)[-1]["Subject"]
 
 

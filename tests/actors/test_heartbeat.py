@@ -10,6 +10,7 @@ import pytest
 
 from actors.heartbeat import Heartbeat, check
 from tests.conftest import running_worker
+from tests.services import wait_until
 
 MAX_AGE = "1"  # seconds; the probe in k8s uses 60
 
@@ -19,16 +20,6 @@ def probe(path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "actors.heartbeat", "check", "--file", str(path),
                            "--max-age", MAX_AGE], capture_output=True, text=True, timeout=30,
                           check=False)
-
-
-def eventually(predicate, *, within=20.0):
-    """Poll ``predicate`` until it holds; the limit only bounds a broken run."""
-    give_up = time.monotonic() + within
-    while time.monotonic() < give_up:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 @pytest.fixture
@@ -49,10 +40,10 @@ def test_the_broker_carries_the_heartbeat_only_when_a_file_is_configured(make_ap
 def test_probe_passes_while_idle_threads_are_alive_and_fails_when_they_die(heartbeat_app):
     app, path = heartbeat_app
     with running_worker(app, threads=2) as worker:
-        assert eventually(lambda: probe(path).returncode == 0)
+        wait_until(lambda: probe(path).returncode == 0, timeout=20)
         # Idle for longer than max-age: the watchdog keeps the file fresh.
         first = os.stat(path).st_mtime
-        assert eventually(lambda: os.stat(path).st_mtime > first + float(MAX_AGE))
+        wait_until(lambda: os.stat(path).st_mtime > first + float(MAX_AGE), timeout=20)
         assert probe(path).returncode == 0
 
         for thread in worker.workers:  # the worker threads stop processing
@@ -61,7 +52,7 @@ def test_probe_passes_while_idle_threads_are_alive_and_fails_when_they_die(heart
             thread.join(timeout=10)
         assert not any(thread.is_alive() for thread in worker.workers)
 
-        assert eventually(lambda: probe(path).returncode == 1)
+        wait_until(lambda: probe(path).returncode == 1, timeout=20)
         assert "old" in probe(path).stderr
 
 
@@ -79,13 +70,13 @@ def test_probe_fails_while_a_thread_is_stuck_past_its_time_limit(heartbeat_app):
                            queue_name="default", time_limit=200, max_retries=0)
     try:
         with running_worker(app, queues=["default"], threads=1):
-            assert eventually(lambda: probe(path).returncode == 0)
+            wait_until(lambda: probe(path).returncode == 0, timeout=20)
             stuck.send()
             assert started.wait(timeout=10)
-            assert eventually(lambda: probe(path).returncode == 1)
+            wait_until(lambda: probe(path).returncode == 1, timeout=20)
 
             release.set()  # the thread comes back: the message ends, the heartbeat resumes
-            assert eventually(lambda: probe(path).returncode == 0)
+            wait_until(lambda: probe(path).returncode == 0, timeout=20)
     finally:
         release.set()
         broker.actors.pop("heartbeat_test_hang", None)
@@ -161,11 +152,11 @@ def test_a_real_worker_process_beats_and_its_probe_fails_once_it_is_frozen(datab
         env=env, start_new_session=True, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:
-        assert eventually(lambda: probe(path).returncode == 0, within=60)
+        wait_until(lambda: probe(path).returncode == 0, timeout=60)
         os.killpg(worker.pid, signal.SIGSTOP)
-        assert eventually(lambda: probe(path).returncode == 1)
+        wait_until(lambda: probe(path).returncode == 1, timeout=20)
         os.killpg(worker.pid, signal.SIGCONT)
-        assert eventually(lambda: probe(path).returncode == 0)
+        wait_until(lambda: probe(path).returncode == 0, timeout=20)
     finally:
         os.killpg(worker.pid, signal.SIGCONT)
         os.killpg(worker.pid, signal.SIGTERM)

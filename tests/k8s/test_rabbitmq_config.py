@@ -12,6 +12,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.middleware import TimeLimit
 
 from actors.broker import QUEUES
+from tests.services import amqp_connect
 from web import create_app
 from web.config import SETTINGS
 
@@ -124,7 +125,7 @@ def test_the_app_user_can_run_dramatiq_on_every_queue_and_nothing_else(imported_
         assert policies[f"{queue}.XQ"] == "dead-letters-bounded"
         assert policies[queue] == ""
 
-    connection = pika.BlockingConnection(pika.URLParameters(url))
+    connection = amqp_connect(url)
     try:
         with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
             connection.channel().queue_declare("not-ours", durable=True)

@@ -17,7 +17,8 @@ from db import Notification, db, utcnow
 from tests.actors.reminders.support import booking, clinic, midday_zone, patient
 from tests.conftest import running_worker
 from tests.factories import TEST_SECRET
-from tests.scheduler.support import Child, wait_until
+from tests.scheduler.support import Child
+from tests.services import amqp_connect, queue_counts, wait_until
 
 RATES = {"SMS_RATE_PER_SECOND": 1000.0, "EMAIL_RATE_PER_SECOND": 1000.0}
 WINDOW = {"REMINDER_WINDOW": "10:00-14:00"}
@@ -34,7 +35,7 @@ def rabbit_app(make_app, rabbitmq_url):
 
 
 def _purge(rabbitmq_url):
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    connection = amqp_connect(rabbitmq_url)
     try:
         for queue in ("default", "sms", "email", "default.DQ", "sms.DQ", "email.DQ"):
             channel = connection.channel()
@@ -99,7 +100,7 @@ def test_two_ticks_at_once_send_each_reminder_once(rabbit_app, fake_providers):
     reminder_tick.send()
     reminder_tick.send()
     with running_worker(rabbit_app, queues=["default", "sms", "email"], threads=4):
-        wait_until(lambda: sent_count() == wanted)
+        wait_until(lambda: sent_count() == wanted, what="every reminder sent")
         rabbit_app.extensions["dramatiq"].join("default")
     assert_each_reminder_once(twilio, smtp, wanted)
 
@@ -133,19 +134,14 @@ def test_tick_killed_mid_batch_then_restarted(rabbit_app, fake_providers, databa
     outcome = run_tick(later)
     assert outcome["dispatched"] == wanted - 10 and outcome["requeued"] == 10
     with running_worker(rabbit_app, queues=["sms", "email"], threads=4):
-        wait_until(lambda: sent_count() == wanted)
+        wait_until(lambda: sent_count() == wanted, what="every reminder sent")
         for queue in ("sms", "email"):
             rabbit_app.extensions["dramatiq"].join(queue)
     assert_each_reminder_once(twilio, smtp, wanted)
 
 
 def _ticks_waiting(rabbitmq_url) -> int:
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
-    try:
-        return connection.channel().queue_declare("default", durable=True,
-                                                  passive=True).method.message_count
-    finally:
-        connection.close()
+    return queue_counts(rabbitmq_url, "default")[0]
 
 
 def test_scheduler_killed_and_restarted_hands_over_the_lock(rabbit_app, fake_providers,
@@ -172,7 +168,7 @@ def test_scheduler_killed_and_restarted_hands_over_the_lock(rabbit_app, fake_pro
     with running_worker(rabbit_app, queues=["default", "sms", "email"], threads=4):
         rabbit_app.extensions["dramatiq"].join("default")
         run_tick(utcnow() + timedelta(minutes=5))  # the next minutes' ticks: all now due
-        wait_until(lambda: sent_count() == wanted)
+        wait_until(lambda: sent_count() == wanted, what="every reminder sent")
         for queue in ("sms", "email"):
             rabbit_app.extensions["dramatiq"].join(queue)
     assert_each_reminder_once(twilio, smtp, wanted)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from actors.delivery import send_sms
 from db import AuditEntry, db
+from tests.services import amqp_connect, queue_counts
 from tests.web.admin.conftest import FAST_HASH, PASSWORD, csrf_token, login, make_clinic
 from web.admin.cli import seed_demo_account
 
@@ -16,7 +17,7 @@ def dead_letter(make_app, rabbitmq_url):
     with app.app_context():
         clinic = make_clinic()
         send_sms.send_with_options(args=(clinic.failed.id,))  # declares sms, sms.DQ, sms.XQ
-        with pika.BlockingConnection(pika.URLParameters(rabbitmq_url)) as connection:
+        with amqp_connect(rabbitmq_url) as connection:
             channel = connection.channel()
             channel.queue_purge("sms.XQ")
             _method, _, body = channel.basic_get("sms", auto_ack=True)
@@ -33,8 +34,7 @@ def dead_letter(make_app, rabbitmq_url):
 
 
 def depth(rabbitmq_url, queue):
-    with pika.BlockingConnection(pika.URLParameters(rabbitmq_url)) as connection:
-        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    return queue_counts(rabbitmq_url, queue)[0]
 
 
 def test_dead_letters_are_listed_and_replayed_with_an_audit_entry(dead_letter, rabbitmq_url):
