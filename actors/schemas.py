@@ -1,27 +1,24 @@
-"""The appointment object of DESIGN.md's contract, shared by the webhook and the ETL."""
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+"""The appointment object of the contract (docs/architecture.md), shared by the webhook and
+the ETL. Lengths come from the model columns (actors.constraints), so what passes here the
+database stores."""
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 
-import phonenumbers
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-
-from db.clinic import APPOINTMENT_STATUSES, CHANNEL_PREFERENCES
-
-
-def _e164(value: str) -> None:
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        raise ValidationError("Not an E.164 phone number.") from None
-    if (not phonenumbers.is_valid_number(number)
-            or phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value):
-        raise ValidationError("Not an E.164 phone number.")
-
-
-def _timezone(value: str) -> None:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("Unknown IANA time zone.") from None
+from actors.constraints import (
+    TEXT_MAX_LENGTH,
+    BoundedDateTime,
+    email,
+    one_of,
+    phone,
+    text,
+    time_zones,
+)
+from db.clinic import (
+    APPOINTMENT_STATUSES,
+    CHANNEL_PREFERENCES,
+    Appointment,
+    Location,
+    Patient,
+)
 
 
 class _Lenient(Schema):
@@ -30,28 +27,29 @@ class _Lenient(Schema):
 
 
 class LocationSchema(_Lenient):
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    address = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    phone = fields.String(load_default=None, allow_none=True, validate=_e164)
-    timezone = fields.String(load_default=None, allow_none=True, validate=_timezone)
+    id = text(Location.external_id, required=True)
+    name = text(Location.name, required=True)
+    address = text(max_length=TEXT_MAX_LENGTH, required=True)
+    phone = phone(Location.phone, load_default=None, allow_none=True)
+    timezone = one_of(time_zones(), load_default=None, allow_none=True,
+                      metadata={"description": "IANA time zone"})
 
 
 class PatientSchema(_Lenient):
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    given_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    family_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    phone = fields.String(load_default=None, allow_none=True, validate=_e164)
-    email = fields.Email(load_default=None, allow_none=True)
-    preferred_channel = fields.String(required=True, validate=validate.OneOf(CHANNEL_PREFERENCES))
-    language = fields.String(load_default="en", validate=validate.Length(min=2, max=16))
+    id = text(Patient.external_id, required=True)
+    given_name = text(Patient.given_name, required=True)
+    family_name = text(Patient.family_name, required=True)
+    phone = phone(Patient.phone, load_default=None, allow_none=True)
+    email = email(Patient.email, load_default=None, allow_none=True)
+    preferred_channel = one_of(CHANNEL_PREFERENCES, required=True)
+    language = text(Patient.language, min_length=2, load_default="en")
 
 
 class AppointmentSchema(_Lenient):
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    status = fields.String(required=True, validate=validate.OneOf(APPOINTMENT_STATUSES))
-    starts_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    id = text(Appointment.external_id, required=True)
+    status = one_of(APPOINTMENT_STATUSES, required=True)
+    starts_at = BoundedDateTime(required=True)
+    updated_at = BoundedDateTime(required=True)
     location = fields.Nested(LocationSchema, required=True)
     patient = fields.Nested(PatientSchema, required=True)
 
@@ -60,7 +58,7 @@ EVENT_TYPES = ("appointment.created", "appointment.updated", "appointment.cancel
 
 
 class AppointmentEventSchema(_Lenient):
-    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    type = one_of(EVENT_TYPES, required=True)
     appointment = fields.Nested(AppointmentSchema, required=True)
 
     @validates_schema

@@ -1,18 +1,34 @@
 """POST /api/v1/appointment-events: the appointment system's signed webhook."""
-import json
+import re
 
-from flask import abort, current_app, request
-from flask_smorest import Api, Blueprint
+from flask import current_app, request
+from flask_smorest import Api, Blueprint, abort
+from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from actors.appointments import apply_appointment_update
+from actors.constraints import column_length
 from actors.schemas import AppointmentEventSchema
 from actors.upsert import insert_ignoring_conflict
 from db import InboundEvent, db
+from web import json_body
 
 MAX_BODY_BYTES = 64 * 1024
+#: The Standard Webhooks headers as this endpoint takes them: the id fits its column, the
+#: timestamp is whole seconds in digits (the library would take "1.7e9" or " 17..." too),
+#: the signature is space-separated "version,base64" entries.
+WEBHOOK_HEADERS = {
+    "webhook-id": (rf"^[!-~]{{1,{column_length(InboundEvent.webhook_id)}}}$",
+                   "the sender's unique id of this delivery; a repeat gets the first answer"),
+    "webhook-timestamp": (r"^[0-9]{1,12}$",
+                          "Unix seconds, digits only, within 5 minutes of the server's clock"),
+    "webhook-signature": (r"^[!-~]{1,200}( [!-~]{1,200}){0,9}$",
+                          ("v1,<base64 HMAC-SHA256 of id.timestamp.body>; several "
+                          "space-separated during a secret rotation")),
+}
+_HEADER_SHAPES = {name: re.compile(pattern) for name, (pattern, _) in WEBHOOK_HEADERS.items()}
 
 blp = Blueprint("intake", __name__, url_prefix="/api/v1",
                 description="Appointment events from the booking system")
@@ -39,13 +55,17 @@ def _secrets() -> list[str]:
 
 def verify_signature(body: bytes, headers) -> None:
     """Standard Webhooks verification against the current and the previous secret."""
+    for name, shape in _HEADER_SHAPES.items():
+        if not shape.fullmatch(headers.get(name, "")):
+            abort(401, message=f"Missing or malformed {name} header.",
+                  errors={"headers": {name: ["Missing or malformed."]}})
     for secret in _secrets():
         try:
             Webhook(secret).verify(body, dict(headers), json_parse=False)
             return
         except (WebhookVerificationError, ValueError):
             continue
-    abort(401, "Missing, malformed or wrong webhook signature, or a stale timestamp.")
+    abort(401, message="Wrong webhook signature, or a timestamp outside ±5 minutes.")
 
 
 def _limit_body():
@@ -61,17 +81,27 @@ def _authenticate():
     body = request.get_data(cache=True)  # raises 413 past the limit
     verify_signature(body, request.headers)
     try:
-        json.loads(body)
-    except ValueError:
-        abort(422, "Body is not JSON.")
+        json_body.loads(body)
+    except json_body.JsonBodyError as error:
+        abort(422, message=str(error))
+
+
+def _header_parameters() -> list[dict]:
+    return [{"in": "header", "name": name, "required": True, "description": description,
+             "schema": {"type": "string", "pattern": pattern}}
+            for name, (pattern, description) in WEBHOOK_HEADERS.items()]
 
 
 @blp.route("/appointment-events", methods=["POST"])
+@blp.doc(parameters=_header_parameters())
 @blp.arguments(AppointmentEventSchema, location="json")
 @blp.response(202, EventResultSchema)
-@blp.alt_response(401, description="Bad or missing signature, or timestamp outside ±5 min")
-@blp.alt_response(413, description="Body over 64 KiB")
-@blp.alt_response(503, description="Database unavailable; retry later")
+@blp.alt_response(401, schema=ErrorSchema, description="Bad, missing or malformed webhook-* "
+                  "headers, a wrong signature, or a timestamp outside ±5 min")
+@blp.alt_response(413, schema=ErrorSchema, description="Body over 64 KiB")
+@blp.alt_response(422, schema=ErrorSchema, description="Invalid body (field errors), not "
+                  f"JSON, or nested deeper than {json_body.MAX_DEPTH} levels")
+@blp.alt_response(503, schema=ErrorSchema, description="Database unavailable; retry later")
 def receive_event(event):
     """Apply an appointment event; a repeated webhook-id gets its first answer again."""
     webhook_id = request.headers["webhook-id"]
@@ -105,3 +135,9 @@ def init_app(app) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _limit_body)
     api = Api(app)
     api.register_blueprint(blp)
+    # The one rule across two fields (AppointmentEventSchema._type_agrees_with_status), in
+    # JSON Schema's words, so that generated clients send what is accepted.
+    api.spec.components.schemas["AppointmentEvent"].update({
+        "if": {"properties": {"type": {"const": "appointment.cancelled"}}},
+        "then": {"properties": {"appointment": {
+            "properties": {"status": {"const": "cancelled"}}}}}})
