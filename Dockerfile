@@ -38,7 +38,7 @@ RUN apt-get update \
 COPY --from=build /opt/venv /opt/venv
 COPY Procfile /app/Procfile
 WORKDIR /app
-# TZ=UTC: periodiq's cron runs in UTC (DESIGN.md); clinic times come from each location.
+# TZ=UTC: periodiq's cron runs in UTC; clinic times come from each location's own time zone.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

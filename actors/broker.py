@@ -3,7 +3,8 @@
 Actors are declared at import time against ``registry``, a StubBroker that only collects
 declarations; ``init_broker`` builds the real broker from the app's settings (RabbitMQ, or
 a StubBroker in dev mode) and moves every actor onto it. This keeps configuration out of
-import time (DESIGN.md rule 6) without giving up Dramatiq's plain ``@actor`` decorator.
+import time (docs/architecture.md, rule 6) without giving up Dramatiq's plain
+``@actor`` decorator.
 """
 import functools
 from urllib.parse import urlsplit, urlunsplit, parse_qsl, urlencode

@@ -1,4 +1,4 @@
-"""Enqueue after commit (DESIGN.md rule 2): the worker must find the row it is sent."""
+"""Enqueue after commit (docs/architecture.md, rule 2): the worker must find its row."""
 import logging
 
 from sqlalchemy import event

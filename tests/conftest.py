@@ -78,7 +78,7 @@ def base_config(database_url, twilio_server, smtp_server, **overrides) -> dict:
         "PRIORITY_MIN_BACKOFF_MS": 100, "PRIORITY_MAX_BACKOFF_MS": 400,
         "REMINDER_MIN_BACKOFF_MS": 100, "REMINDER_MAX_BACKOFF_MS": 400,
         "SEND_MAX_RETRIES": 3, "PROVIDER_TIMEOUT_SECONDS": 5.0,
-        # Not the dev defaults: with BROKER_URL set the app refuses those (issue 6).
+        # Not the dev defaults: with BROKER_URL set the app refuses those (web/config.py).
         "SECRET_KEY": "test-secret-key-not-the-dev-default",
         "SECURITY_PASSWORD_SALT": "test-password-salt-not-the-dev-default",
     }

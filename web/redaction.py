@@ -1,7 +1,7 @@
 """A last line of defence: strip anything shaped like a phone number or e-mail address.
 
-The code logs ids, never patient data (DESIGN.md rule 7); this catches what slips through
-a third-party library's message or an exception's text.
+The code logs ids, never patient data (docs/architecture.md, rule 7); this catches what
+slips through a third-party library's message or an exception's text.
 """
 import re
 

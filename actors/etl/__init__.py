@@ -1,4 +1,4 @@
-"""ETL from the upstream appointment API (issue 3): client, pull, freshness, actors.
+"""ETL from the upstream appointment API: client, pull, freshness, actors.
 
 Importing this package declares the ``etl_pull`` and ``etl_tick`` actors.
 """

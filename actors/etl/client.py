@@ -1,10 +1,11 @@
 """The upstream appointment API, read one page at a time, each page whole or not at all.
 
-The API fails about one request in ten (DESIGN.md): 5xx, 429 with Retry-After, timeouts,
-connection resets, truncated or malformed bodies. Every such failure retries the same page
-with exponential backoff and full jitter, until the page reads cleanly, its retries run
-out, or the pull's time budget is spent. Anything that would need a person (a refused
-token, a 404) stops the pull at once instead of hammering the API.
+The API fails about one request in ten (docs/architecture.md, "The upstream API"): 5xx,
+429 with Retry-After, timeouts, connection resets, truncated or malformed bodies. Every
+such failure retries the same page with exponential backoff and full jitter, until the
+page reads cleanly, its retries run out, or the pull's time budget is spent. Anything that
+would need a person (a refused token, a 404) stops the pull at once instead of hammering
+the API.
 """
 import json
 import logging

@@ -2,7 +2,7 @@
 
 Runs every benchmark (planning, sending through the real actors and two peers, priority
 under load, ETL, intake) once against real PostgreSQL and RabbitMQ. Checks that each
-produced its figures and the JSON file; never how fast (DESIGN.md rule 10).
+produced its figures and the JSON file; never how fast (docs/architecture.md, rule 10).
 """
 import json
 import math

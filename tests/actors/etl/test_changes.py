@@ -1,4 +1,4 @@
-"""Changes the webhook never told us about notify once; those it did, never again (point 2)."""
+"""Changes the webhook never told us about notify once; those it did, never again."""
 from collections import Counter
 
 from sqlalchemy import select

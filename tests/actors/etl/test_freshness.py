@@ -1,4 +1,4 @@
-"""An upstream that stays down: an honest, incomplete pull and a stale-data alert (point 4)."""
+"""An upstream that stays down: an honest, incomplete pull and a stale-data alert."""
 from datetime import timedelta
 
 from sqlalchemy import select

@@ -1,4 +1,4 @@
-"""The pull streams: memory does not grow with the number of pages (point 5).
+"""The pull streams: memory does not grow with the number of pages.
 
 A memory bound, not a timing: tracemalloc's peak during a pull of 4N pages stays within a
 small margin of the peak during a pull of N pages.

@@ -1,4 +1,4 @@
-"""A pull through the flaky upstream stores every appointment exactly (issue 3, points 1, 3)."""
+"""A pull through the flaky upstream stores every appointment exactly."""
 from datetime import timedelta
 
 from sqlalchemy import select
