@@ -1,8 +1,9 @@
 """The send actors: one notification, one provider call, idempotent under redelivery.
 
-A message carries only a notification id (DESIGN.md rule 3). The actor loads and locks the
-row, acts only from the state it expects, re-checks everything that may have changed since
-the notification was created, and records every outcome as a guarded transition.
+A message carries only a notification id (docs/architecture.md, rule 3). The actor loads
+and locks the row, acts only from the state it expects, re-checks everything that may have
+changed since the notification was created, and records every outcome as a guarded
+transition.
 """
 import logging
 from datetime import timedelta

@@ -1,7 +1,8 @@
 """The upstream appointment API on 127.0.0.1, with the failures the real one has.
 
-Serves DESIGN.md's contract: ``GET /appointments?from=YYYY-MM-DD&to=YYYY-MM-DD&page_token=T``
-with a bearer token, answering ``{"appointments": [...], "next_page_token": "T2" | null}``.
+Serves the contract of docs/architecture.md, "The upstream API":
+``GET /appointments?from=YYYY-MM-DD&to=YYYY-MM-DD&page_token=T`` with a bearer token,
+answering ``{"appointments": [...], "next_page_token": "T2" | null}``.
 An appointment is in the window when its local date (the date of ``starts_at`` in its own
 offset) is between ``from`` and ``to``, both included. Pages are in id order, so moving an
 appointment between two page reads never shifts the pages.

@@ -1,4 +1,4 @@
-"""Every setting, read from the environment in one place (DESIGN.md rule 6).
+"""Every setting, read from the environment in one place (docs/architecture.md, rule 6).
 
 Each setting has a default and a line in README's settings table; a test keeps the two
 in step. Nothing else in the code base reads ``os.environ``.
@@ -130,7 +130,7 @@ SETTINGS: list[Setting] = [
             doc="time zone of a location that upstream sends without one"),
     Setting("TEMPLATE_CACHE_SECONDS", 30.0, float,
             doc="how long a worker reuses its lookup of admin-edited templates"),
-    # --- Upstream data (ETL, issue 3) ---
+    # --- Upstream data (ETL) ---
     Setting("UPSTREAM_API_URL", None,
             doc="base URL of the upstream appointment API; unset disables pulls "
                 "(dev mode then starts a local simulator)"),
@@ -158,7 +158,7 @@ SETTINGS: list[Setting] = [
                 "reminder day started longer ago than this"),
     Setting("ETL_INCOMPLETE_ALERT_AFTER", 3, _positive_int,
             doc="raise the etl-incomplete alert after this many incomplete pulls in a row"),
-    # --- Reminders (issue 4) ---
+    # --- Reminders ---
     Setting("REMINDER_DAYS_BEFORE", 3, _positive_int,
             doc="an appointment on local date D is reminded on D minus this many days"),
     Setting("REMINDER_WINDOW", "09:00-12:00", _daily_window,
@@ -177,7 +177,7 @@ SETTINGS: list[Setting] = [
             doc="threads the tick publishes reminders with (one broker confirm each at a time)"),
     Setting("SCHEDULER_LOCK_RETRY_SECONDS", 5.0, _positive_float,
             doc="how often a standby scheduler tries to take over the scheduler lock"),
-    # --- Admin for clinic staff (issue 6) ---
+    # --- Admin for clinic staff ---
     Setting("SECRET_KEY", DEV_SECRET_KEY,
             doc="signs sessions and CSRF tokens; production (BROKER_URL set) refuses the default"),
     Setting("SECURITY_PASSWORD_SALT", DEV_PASSWORD_SALT,
@@ -191,7 +191,7 @@ SETTINGS: list[Setting] = [
     # --- Workers ---
     Setting("WORKER_THREADS", 4, _positive_int,
             doc="worker threads of the in-process dev mode"),
-    # --- Performance (issue 8; see README "Performance") ---
+    # --- Performance (see README "Performance") ---
     Setting("DATABASE_POOL_SIZE", 5, _positive_int,
             doc="PostgreSQL connections each process keeps open; under gevent, hundreds of "
                 "greenlets share them (set to about 20, with DATABASE_MAX_OVERFLOW 0)"),
@@ -201,7 +201,7 @@ SETTINGS: list[Setting] = [
     Setting("PROVIDER_HTTP_CONNECTIONS", 32, _positive_int,
             doc="kept-alive HTTP connections per provider client, at least the worker's "
                 "threads (or greenlets) so none is reopened per message"),
-    # --- Deployment: worker liveness (issue 7) ---
+    # --- Deployment: worker liveness ---
     Setting("WORKER_HEARTBEAT_FILE", None,
             doc="file a worker touches while its threads can work (the scheduler: on every "
                 "enqueue); the pod's liveness probe checks its age (unset: no heartbeat)"),
@@ -214,7 +214,7 @@ SETTINGS: list[Setting] = [
             doc="log level of every process (JSON lines on stderr)"),
     Setting("SENTRY_DSN", None, doc="Sentry DSN; unset disables error reporting"),
     Setting("SENTRY_ENVIRONMENT", "production", doc="Sentry environment tag"),
-    # --- Alerts, delivery receipts and metrics (issue 5) ---
+    # --- Alerts, delivery receipts and metrics ---
     Setting("ALERT_EMAIL_TO", None,
             doc="on-call address(es), comma-separated; unset logs alerts at error level only"),
     Setting("ALERT_THROTTLE_MINUTES", 15, _positive_int,

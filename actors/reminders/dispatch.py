@@ -1,8 +1,8 @@
 """Dispatch: reminders that are due move to ``queued`` in batches, then go to their queue.
 
 Each batch is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and committed before any
-message is published (DESIGN.md rule 2), so two ticks never claim the same row and a worker
-always finds the row it is sent. A crash between commit and publish leaves rows ``queued``;
+message is published (docs/architecture.md, rule 2), so two ticks never claim the same row
+and a worker always finds the row it is sent. A crash between commit and publish leaves rows ``queued``;
 the sweep re-enqueues them, and the send actor's guards make a duplicate message harmless.
 """
 import logging
