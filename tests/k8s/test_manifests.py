@@ -19,7 +19,8 @@ from tests.k8s.policy import violations
 #: The oldest Kubernetes release the manifests promise to work on.
 KUBERNETES_VERSION = "1.29.0"
 CRD_KINDS = {("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"),
-             ("rabbitmq.com/v1beta1", "RabbitmqCluster"), ("postgresql.cnpg.io/v1", "Cluster")}
+             ("rabbitmq.com/v1beta1", "RabbitmqCluster"), ("postgresql.cnpg.io/v1", "Cluster"),
+             ("monitoring.coreos.com/v1", "PrometheusRule")}
 
 
 def strict_schema(schema: dict) -> dict:
@@ -96,6 +97,14 @@ def test_the_crd_check_rejects_an_unknown_or_mistyped_field():
     rabbit["spec"]["service"] = {"type": "ExternalName"}  # not in the operator's enum
     with pytest.raises(jsonschema.ValidationError, match="ExternalName"):
         validate_custom(rabbit)
+    rules = copy.deepcopy(next(o for o in built("prod") if o["kind"] == "PrometheusRule"))
+    rules["spec"]["groups"][0]["rules"][0]["duration"] = "5m"  # the field is `for`
+    with pytest.raises(jsonschema.ValidationError, match="duration"):
+        validate_custom(rules)
+    rules = copy.deepcopy(next(o for o in built("prod") if o["kind"] == "PrometheusRule"))
+    rules["spec"]["groups"][0]["rules"][0]["for"] = "5 minutes"
+    with pytest.raises(jsonschema.ValidationError, match="5 minutes"):
+        validate_custom(rules)
 
 
 def test_every_crd_schema_names_its_source():
