@@ -35,3 +35,27 @@ def lock_cursor(name: str, *, start_at: int = 0) -> AlertCursor | None:
     query = select(AlertCursor).where(AlertCursor.name == name).execution_options(
         populate_existing=True)
     return db.session.execute(query.with_for_update(skip_locked=True)).scalar_one_or_none()
+
+
+#: The rows of the minute ticks: their ``updated_at`` is the last completed run (``mark_tick``).
+REMINDER_TICK = "reminder-tick"
+ALERT_TICK = "alert-tick"
+
+
+def mark_tick(name: str, now) -> None:
+    """Record that the periodic job ``name`` completed a run as of ``now``, in the caller's
+    transaction.
+
+    The row's ``updated_at`` is what ``/metrics`` exports, so that Prometheus, outside the
+    app, notices a stopped tick: the app's own alerts come from a tick too.
+    """
+    statement = postgresql.insert(AlertCursor).values(
+        name=name, position=0, state={}, updated_at=now)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=["name"], set_={"updated_at": statement.excluded.updated_at}))
+
+
+def tick_marked_at(name: str):
+    """When ``mark_tick(name, …)`` last ran (its ``now``), or None if it never did."""
+    return db.session.execute(select(AlertCursor.updated_at)
+                              .where(AlertCursor.name == name)).scalar_one_or_none()

@@ -3,6 +3,11 @@
 Database figures are read at scrape time (a few indexed GROUP BYs); webhook counters live in
 this process. Workers export Dramatiq's own metrics through its Prometheus middleware
 (``add_worker_metrics``), on WORKER_METRICS_PORT.
+
+The app raises its own alerts from a minute tick; the figures that tell whether that
+machinery still runs (the last ticks, the last complete pull, readiness, alert e-mails owed to
+on-call) are here for the Prometheus rules in k8s/base/alert-rules.yaml, which watch it from
+outside (docs/operations.md "Alerts from Prometheus").
 """
 import logging
 import os
@@ -18,10 +23,13 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
+from actors.alerts.mail import due
 from actors.broker import QUEUES
 from db import Alert, Notification, SyncRun, db, utcnow
+from db.alert_cursors import ALERT_TICK, REMINDER_TICK, tick_marked_at
+from web.health import readiness_checks
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,7 @@ class DatabaseCollector:
         self.app = app
 
     def collect(self):
+        yield self._readiness()
         up = GaugeMetricFamily("patient_notifier_database_up",
                                "1 when the database answered this scrape.")
         try:
@@ -86,7 +95,31 @@ class DatabaseCollector:
             "Seconds since the last complete pull of the upstream API finished (-1: never).")
         freshness.add_metric([], (now - last).total_seconds() if last else -1)
         yield freshness
+        yield _timestamp("patient_notifier_etl_last_complete_pull_timestamp_seconds",
+                         "When the last complete pull of the upstream API finished", last)
+        yield _timestamp("patient_notifier_reminder_tick_last_run_timestamp_seconds",
+                         "The time as of which the last reminder tick completed",
+                         tick_marked_at(REMINDER_TICK))
+        yield _timestamp("patient_notifier_alert_tick_last_run_timestamp_seconds",
+                         "The time as of which the last alert tick completed",
+                         tick_marked_at(ALERT_TICK))
+        owed = GaugeMetricFamily(
+            "patient_notifier_alert_email_owed_seconds",
+            "Seconds the oldest e-mail owed to on-call about an alert has waited (0: none).")
+        owed.add_metric([], _alert_email_owed_seconds(now))
+        yield owed
         db.session.rollback()
+
+    @staticmethod
+    def _readiness():
+        # Pods are scraped directly, so a pod that /readyz took out of its Service still
+        # reports here which dependency it cannot reach.
+        ready = GaugeMetricFamily("patient_notifier_ready",
+                                  "1 when the /readyz check of this dependency passes.",
+                                  labels=["check"])
+        for check, outcome in readiness_checks().items():
+            ready.add_metric([check], 1 if outcome == "ok" else 0)
+        return ready
 
     def _queues(self):
         depth = GaugeMetricFamily("patient_notifier_queue_messages",
@@ -108,6 +141,35 @@ class DatabaseCollector:
             for state, value in (("ready", ready), ("delayed", delayed), ("dead", dead)):
                 depth.add_metric([queue, state], value)
         yield depth
+
+
+def _timestamp(name: str, documentation: str, moment) -> GaugeMetricFamily:
+    # 0 for "never": `time() - metric` is then huge, and a staleness rule fires.
+    family = GaugeMetricFamily(name, f"{documentation}, in unix time (0: never).")
+    family.add_metric([], moment.timestamp() if moment else 0)
+    return family
+
+
+def _alert_email_owed_seconds(now) -> float:
+    """How long the oldest alert e-mail that is due (``actors.alerts.mail.due``) has been.
+
+    A failed e-mail is only logged and retried, and leaves the alert un-notified: this is
+    what shows it, as well as e-mails that never run (priority workers down or paused).
+    """
+    throttle = timedelta(minutes=current_app.config["ALERT_THROTTLE_MINUTES"])
+    waiting = []
+    for alert in db.session.execute(select(Alert).where(or_(
+            Alert.status == "open",
+            Alert.last_notified_at.is_(None) & Alert.resolved_at.is_not(None),
+            Alert.last_notified_at < Alert.resolved_at))).scalars():
+        what = due(alert, now, throttle)
+        if what == "opened":
+            waiting.append(now - alert.first_seen_at)
+        elif what == "digest":
+            waiting.append(now - (alert.last_notified_at or alert.first_seen_at) - throttle)
+        elif what == "resolved":
+            waiting.append(now - alert.resolved_at)
+    return max(waiting).total_seconds() if waiting else 0
 
 
 def metrics():

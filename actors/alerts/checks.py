@@ -10,6 +10,7 @@ from actors.alerts.rates import check_delivery_rates, check_providers
 from actors.broker import actor
 from actors.dead_letters import check_dead_letters
 from db import db, utcnow
+from db.alert_cursors import ALERT_TICK, mark_tick
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def run_checks(now=None) -> None:
             db.session.rollback()
             log.exception("alert check failed", extra={"check": check.__name__})
     enqueue_due_emails(now)
+    mark_tick(ALERT_TICK, now)  # what /metrics exports: Prometheus watches this tick
+    db.session.commit()
 
 
 @actor(queue_name="default", periodic=cron("* * * * *"), max_retries=0, time_limit=50_000)

@@ -18,6 +18,7 @@ from actors.reminders.dispatch import dispatch
 from actors.reminders.plan import plan
 from actors.reminders.sweep import sweep
 from db import db, utcnow
+from db.alert_cursors import REMINDER_TICK, mark_tick
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ def run_tick(now: datetime | None = None, **dispatch_options) -> dict | None:
         db.session.commit()
         dispatched = dispatch(now, **dispatch_options)
         swept = sweep(now)
+        mark_tick(REMINDER_TICK, now)  # what /metrics exports: Prometheus watches the tick
+        db.session.commit()
     return {"planned": planned.total(), "dispatched": dispatched, **swept}
 
 
