@@ -13,9 +13,11 @@ $(BIN)/flask: setup.cfg pyproject.toml
 
 install: $(BIN)/flask
 
-## The whole system in one process: SQLite, StubBroker, worker threads, console channels.
+## The whole system in one process: embedded PostgreSQL, StubBroker, worker threads, console
+## channels, on http://127.0.0.1:$(PORT) (`make run PORT=5050` when 5000 is taken).
+PORT ?= 5000
 run: install
-	env -u BROKER_URL $(BIN)/flask --app web dev
+	env -u BROKER_URL $(BIN)/flask --app web dev --port $(PORT)
 
 ## The test suite against the local PostgreSQL and RabbitMQ.
 test: install

@@ -304,12 +304,3 @@ def _garble(record: dict, rng: random.Random):
         return json.dumps(record)[:40]
     return record
 
-
-def demo_simulator(*, today: date, count: int = 36) -> UpstreamSimulator:
-    """The dev mode's upstream: a few dozen appointments over the next four days (so some
-    fall on the reminder day, three days ahead) and the real API's one-in-ten failures,
-    minus the slow kind (a timeout would stall the demo for the client's full timeout)."""
-    simulator = UpstreamSimulator(token="dev-upstream-token", page_size=10, failure_rate=0.1,
-                                  failure_kinds=[k for k in FAILURE_KINDS if k != "timeout"])
-    simulator.seed(count, start=today + timedelta(days=1), days=4)
-    return simulator.start()

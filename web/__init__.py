@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from web.config import refuse_dev_secrets, settings_from_env
+from web.config import ConfigError, refuse_dev_secrets, settings_from_env
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -48,28 +48,34 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _pool_options(config, url: str) -> dict:
-    """Connection pool sizes for PostgreSQL (SQLite's pools take no sizes)."""
-    if not url.startswith("postgresql"):
-        return {}
+def _pool_options(config) -> dict:
     return {"pool_size": config["DATABASE_POOL_SIZE"],
             "max_overflow": config["DATABASE_MAX_OVERFLOW"]}
 
 
-def _derived(app: Flask) -> dict:
+def _database_url(app: Flask) -> str:
+    """DATABASE_URL, or in dev mode (no BROKER_URL) the embedded server in instance/."""
     url = app.config["DATABASE_URL"]
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        os.makedirs(app.instance_path, exist_ok=True)
-        url = "sqlite:///" + os.path.join(app.instance_path, url[len("sqlite:///"):])
+    if not url:
+        if app.config["BROKER_URL"]:
+            raise ConfigError("DATABASE_URL: set it to the deployment's postgresql:// URL; "
+                              "the embedded dev database is refused when BROKER_URL is set")
+        from web.devdb import embedded_database_url
+        url = embedded_database_url(app.instance_path)
     for scheme in ("postgres://", "postgresql://"):
         if url.startswith(scheme):  # SQLAlchemy 2.1 defaults to psycopg 3; we ship psycopg2
             url = "postgresql+psycopg2://" + url[len(scheme):]
+    return url
+
+
+def _derived(app: Flask) -> dict:
+    url = _database_url(app)
     return {
         "SQLALCHEMY_DATABASE_URI": url,
         # Bound parameters (names, phones, addresses) must never reach a log or Sentry
         # through an exception's text.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True,
-                                      **_pool_options(app.config, url)},
+                                      **_pool_options(app.config)},
         "API_TITLE": "patient-notifier",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.1.0",

@@ -6,13 +6,18 @@ in step. Nothing else in the code base reads ``os.environ``.
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+import click
+
 DEV_WEBHOOK_SECRET = "whsec_ZGV2LW9ubHktd2ViaG9vay1zZWNyZXQtY2hhbmdlLW1l"
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 DEV_PASSWORD_SALT = "dev-only-password-salt-change-me"
 
 
-class ConfigError(ValueError):
-    """A setting has a value the system cannot run with."""
+class ConfigError(click.ClickException, ValueError):
+    """A setting has a value the system cannot run with.
+
+    A ClickException too, so that a ``flask --app web ...`` command refused while loading
+    the app says so in one line (``Error: DATABASE_URL: ...``) instead of a traceback."""
 
 
 def _bool(value: str) -> bool:
@@ -77,8 +82,9 @@ class Setting:
 
 SETTINGS: list[Setting] = [
     # --- Core: storage, broker, intake ---
-    Setting("DATABASE_URL", "sqlite:///patient-notifier.sqlite",
-            doc="SQLAlchemy URL; SQLite (relative to instance/) for dev, postgresql:// in production"),
+    Setting("DATABASE_URL", None,
+            doc="postgresql:// URL of the database; required when BROKER_URL is set; unset "
+                "in dev mode: an embedded PostgreSQL in instance/pgdata (pgserver)"),
     Setting("BROKER_URL", None,
             doc="amqp:// URL of RabbitMQ; unset runs the in-process dev mode (StubBroker)"),
     Setting("BROKER_HEARTBEAT_SECONDS", 60, _positive_int,

@@ -1,6 +1,9 @@
-"""JSON logs and Sentry, both scrubbed of patient data."""
+"""Logs (JSON lines in a deployment, one short line each in dev mode) and Sentry, both
+scrubbed of patient data."""
 import logging
+import re
 import sys
+import time
 
 import sentry_sdk
 from pythonjsonlogger.json import JsonFormatter
@@ -19,6 +22,35 @@ class RedactingJsonFormatter(JsonFormatter):
         return redact(super().format(record))
 
 
+#: What every LogRecord has; anything else on a record came in through ``extra=``.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime",
+                                                                               "taskName"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# werkzeug's access line: 127.0.0.1 - - [01/Dec/2026 10:00:00] "POST /path HTTP/1.1" 202 -
+_ACCESS = re.compile(r'^\S+ - - \[[^\]]*\] "(\S+) (\S+) [^"]*" (\d{3}) .*$')
+
+
+class DevFormatter(logging.Formatter):
+    """Dev mode's terminal: ``10:04:05 INFO  actors.delivery  sent notification_id=7``.
+
+    Short enough to leave the console's message blocks readable; no ANSI colour codes
+    (werkzeug's access lines carry them); redacted like the JSON lines.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = _ANSI.sub("", record.getMessage())
+        access = _ACCESS.match(message) if record.name == "werkzeug" else None
+        if access:
+            message = " ".join(access.groups())
+        extras = " ".join(f"{key}={value}" for key, value in record.__dict__.items()
+                          if key not in _STANDARD and not key.startswith("_"))
+        line = (f"{time.strftime('%H:%M:%S', time.localtime(record.created))} "
+                f"{record.levelname:<5} {record.name}  {message}" + (f" {extras}" if extras else ""))
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return redact(line)
+
+
 def json_formatter() -> RedactingJsonFormatter:
     return RedactingJsonFormatter(
         "{asctime}{levelname}{name}{message}", style="{",
@@ -26,15 +58,19 @@ def json_formatter() -> RedactingJsonFormatter:
 
 
 def init_logging(app) -> None:
+    """JSON lines for a deployment's log collector; in dev mode (no BROKER_URL) a person
+    reads the terminal, so one short line each."""
     root = logging.getLogger()
-    if not any(h.get_name() == _HANDLER_NAME for h in root.handlers):
+    handler = next((h for h in root.handlers if h.get_name() == _HANDLER_NAME), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.set_name(_HANDLER_NAME)
-        handler.setFormatter(json_formatter())
         root.addHandler(handler)
+    handler.setFormatter(json_formatter() if app.config["BROKER_URL"] else DevFormatter())
     root.setLevel(app.config["LOG_LEVEL"])
-    # Libraries that would log request bodies (numbers, addresses) at INFO or DEBUG.
-    for noisy in ("twilio", "botocore", "urllib3", "pika", "alembic.runtime.plugins"):
+    # Libraries that would log request bodies (numbers, addresses) at INFO or DEBUG, and
+    # the embedded dev database's start/stop chatter.
+    for noisy in ("twilio", "botocore", "urllib3", "pika", "alembic.runtime.plugins", "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,4 +1,4 @@
-"""The migrations build exactly the schema the models describe, on PostgreSQL and SQLite."""
+"""The migrations build exactly the schema the models describe, and take it down again."""
 import os
 
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db import Patient, db, record_consent
 from tests.factories import appointment, moved, post_event
+from tests.services import create_database, drop_database, unique_name
 from web import create_app
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "db", "migrations")
@@ -31,16 +32,21 @@ def test_postgresql_schema_matches_the_models(app):
     assert _differences(app) == []
 
 
-def test_sqlite_upgrade_matches_the_models_and_downgrades(tmp_path):
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/migrations.sqlite",
-                      "BROKER_URL": None})
-    with app.app_context():
-        upgrade()
-        assert _differences(app) == []
-        downgrade(revision="base")
-        tables = db.session.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
-        assert {row[0] for row in tables} <= {"alembic_version"}
-        db.engine.dispose()
+def test_a_fresh_database_upgrades_to_the_models_and_downgrades_to_nothing():
+    name = unique_name("pn_migrations")
+    app = create_app({"DATABASE_URL": create_database(name), "BROKER_URL": None})
+    try:
+        with app.app_context():
+            upgrade()
+            assert _differences(app) == []
+            downgrade(revision="base")
+            tables = db.session.execute(text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"))
+            assert {row[0] for row in tables} <= {"alembic_version"}
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop_database(name)
 
 
 @pytest.mark.parametrize("table", ["notification_events", "consent_changes"])

@@ -12,7 +12,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.middleware import TimeLimit
 
 from actors.broker import QUEUES
-from tests.services import amqp_connect
+from tests.services import PG_ADMIN_URL, amqp_connect
 from web import create_app
 from web.config import SETTINGS
 
@@ -31,7 +31,8 @@ def rabbitmq_conf() -> dict[str, str]:
 
 def longest_time_limit_ms() -> tuple[float, str]:
     """The longest time limit any actor the workers run can take, and whose it is."""
-    app = create_app({"BROKER_URL": None, "DATABASE_URL": "sqlite://"})
+    # Actors are declared without a connection, so the URL is never dialled.
+    app = create_app({"BROKER_URL": None, "DATABASE_URL": PG_ADMIN_URL})
     broker = app.extensions["dramatiq"]
     default = next(m.time_limit for m in broker.middleware if isinstance(m, TimeLimit))
     limits = {name: actor.options.get("time_limit", default)
