@@ -6,7 +6,7 @@ after that commit.
 """
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -14,8 +14,17 @@ from sqlalchemy import select
 
 from actors.delivery import enqueue_send
 from actors.upsert import insert_ignoring_conflict
-from db import (Appointment, Location, Notification, NotificationEvent, Patient, db,
-                transition, utcnow)
+from db import (
+    Appointment,
+    Location,
+    Notification,
+    Patient,
+    Status,
+    create_notifications,
+    db,
+    transition,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,32 +91,28 @@ def _cancel_pending_reminders(appointment: Appointment, reason: str) -> int:
     pending = db.session.execute(
         select(Notification).where(Notification.appointment_id == appointment.id,
                                    Notification.kind == "reminder",
-                                   Notification.status.in_(("planned", "queued")))
+                                   Notification.status.in_((Status.PLANNED, Status.QUEUED)))
         .with_for_update()).scalars().all()
     for reminder in pending:
-        transition(reminder, "cancelled", source="appointment-update", reason=reason)
+        transition(reminder, Status.CANCELLED, source="appointment-update", reason=reason)
     return len(pending)
 
 
 def _notify(appointment: Appointment, patient: Patient, kind: str,
             deadline: datetime) -> list[Notification]:
-    if deadline <= utcnow():
-        return []  # telling a patient about an appointment already past helps nobody
-    notifications = []
     now = utcnow()
-    for channel in patient.channels():
-        notification = Notification(
-            appointment_id=appointment.id, patient_id=patient.id, kind=kind, channel=channel,
-            revision=appointment.revision, status="queued", queued_at=now, due_at=now,
-            deadline_at=deadline,
-            dedupe_key=f"{kind}:{appointment.id}:{appointment.revision}:{channel}")
-        db.session.add(notification)
-        notifications.append(notification)
-    db.session.flush()
+    if deadline <= now:
+        return []  # telling a patient about an appointment already past helps nobody
+    db.session.flush()  # the appointment's new revision, before the rows that name it
+    created = create_notifications([
+        {"appointment_id": appointment.id, "patient_id": patient.id, "kind": kind,
+         "channel": channel, "revision": appointment.revision, "status": Status.QUEUED,
+         "queued_at": now, "due_at": now, "deadline_at": deadline,
+         "dedupe_key": f"{kind}:{appointment.id}:{appointment.revision}:{channel}"}
+        for channel in patient.channels()], source="appointment-update", now=now)
+    notifications = db.session.scalars(select(Notification).where(
+        Notification.id.in_([row.id for row in created])).order_by(Notification.id)).all()
     for notification in notifications:
-        # Created directly as queued: the history's first line says so.
-        db.session.add(NotificationEvent(notification_id=notification.id, from_status=None,
-                                         to_status="queued", source="appointment-update"))
         enqueue_send(notification)
     return notifications
 
@@ -115,14 +120,14 @@ def _notify(appointment: Appointment, patient: Patient, kind: str,
 def apply_appointment_update(data: dict, *, source: str) -> UpdateResult:
     """Apply one appointment object (already validated) from ``source``."""
     external_id = data["id"]
-    incoming_updated_at = data["updated_at"].astimezone(timezone.utc)
+    incoming_updated_at = data["updated_at"].astimezone(UTC)
     appointment = _locked_appointment(external_id)
     if appointment is not None and incoming_updated_at <= appointment.source_updated_at:
         return UpdateResult(external_id, "stale")
 
     location = _location(data["location"])
     patient = _patient(data["patient"])
-    starts_at = data["starts_at"].astimezone(timezone.utc)
+    starts_at = data["starts_at"].astimezone(UTC)
     local_date = starts_at.astimezone(ZoneInfo(location.timezone)).date()
     values = {"status": data["status"], "starts_at": starts_at, "local_date": local_date,
               "location_id": location.id, "patient_id": patient.id,

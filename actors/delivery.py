@@ -20,7 +20,8 @@ from actors.recipients import why_unreachable
 from actors.reminders.fallback import email_fallback
 from actors.reminders.keys import reminder_day
 from actors.rendering import context_for, render
-from db import Notification, db, record_consent, transition, utcnow
+from db import Kind, Notification, Status, db, record_consent, transition, utcnow
+from db.transitions import MISSING_FROM_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,10 @@ def _precheck(notification: Notification, now) -> tuple[str, str] | None:
                    if notification.kind == "reminder" else None)
     if planned_for is not None and appointment.local_date != planned_for:
         return "cancelled", "appointment moved to another day"
-    if notification.kind != "reminder" and appointment.revision != notification.revision:
-        return "cancelled", "superseded by a newer change"
+    if notification.kind != Kind.REMINDER and appointment.revision != notification.revision:
+        return Status.CANCELLED, "superseded by a newer change"
+    if notification.kind == Kind.REMINDER and appointment.missing_from_source_at is not None:
+        return Status.SUPPRESSED, MISSING_FROM_SOURCE
     unreachable = why_unreachable(notification.patient, notification.channel)
     if unreachable:
         return "suppressed", unreachable

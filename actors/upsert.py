@@ -1,9 +1,7 @@
-"""INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike."""
-from sqlalchemy.dialects import postgresql, sqlite
+"""INSERT ... ON CONFLICT DO NOTHING for the upserts of upstream records."""
+from sqlalchemy.dialects import postgresql
 
 from db import db
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def insert_ignoring_conflict(model, values: dict, *unique_columns: str) -> bool:
@@ -12,7 +10,6 @@ def insert_ignoring_conflict(model, values: dict, *unique_columns: str) -> bool:
     Two deliveries of the same new record racing each other both succeed this way, and
     the loser then reads the winner's row under its lock.
     """
-    insert = _INSERTS[db.session.get_bind().dialect.name]
-    statement = insert(model).values(**values).on_conflict_do_nothing(
+    statement = postgresql.insert(model).values(**values).on_conflict_do_nothing(
         index_elements=list(unique_columns))
     return db.session.execute(statement).rowcount == 1

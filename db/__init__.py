@@ -4,16 +4,20 @@ from db.base import Base, UTCDateTime, db, utcnow
 from db.clinic import Appointment, Location, Patient
 from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent
+from db.ledger import ClinicDay, DeliveryDay
 from db.notifications import Notification, NotificationEvent
 from db.sync import QuarantinedRecord, SyncRun, SyncSeen
 from db.staff import AuditEntry, StaffRole, StaffUser, TemplateVersion, latest_template
-from db.transitions import transition
+from db.creation import create_notifications, create_notifications_from
+from db.statuses import Channel, Kind, Status
+from db.transitions import move_many, transition
 
 __all__ = [
     "Alert", "raise_condition", "resolve_condition",
     "Base", "UTCDateTime", "db", "utcnow", "Appointment", "Location", "Patient",
-    "ConsentChange", "record_consent", "InboundEvent", "Notification", "NotificationEvent",
-    "transition",
+    "ConsentChange", "record_consent", "InboundEvent", "ClinicDay", "DeliveryDay", "Notification", "NotificationEvent",
+    "transition", "move_many", "create_notifications", "create_notifications_from",
+    "Channel", "Kind", "Status",
     "QuarantinedRecord", "SyncRun", "SyncSeen",
     "AuditEntry", "StaffRole", "StaffUser", "TemplateVersion", "latest_template",
 ]

@@ -4,12 +4,10 @@ A check locks its row (skipping when another worker holds it), reads what happen
 ``position`` and moves it forward in the same transaction as the alerts it raises.
 """
 from sqlalchemy import JSON, BigInteger, String, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import UTCDateTime, db, utcnow
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class AlertCursor(db.Model):
@@ -28,8 +26,7 @@ def lock_cursor(name: str, *, start_at: int = 0) -> AlertCursor | None:
 
     A new cursor starts at ``start_at`` so that a first run does not replay all history.
     """
-    insert = _INSERTS[db.session.get_bind().dialect.name]
-    db.session.execute(insert(AlertCursor).values(
+    db.session.execute(postgresql.insert(AlertCursor).values(
         name=name, position=start_at, state={}, updated_at=utcnow()
     ).on_conflict_do_nothing(index_elements=["name"]))
     query = select(AlertCursor).where(AlertCursor.name == name).execution_options(

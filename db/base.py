@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -28,11 +28,8 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """A timestamp that is always timezone-aware UTC in Python.
-
-    SQLite drops the offset on the way in; without this, comparisons between stored and
-    current times would mix naive and aware datetimes in dev mode.
-    """
+    """A timestamp that is always timezone-aware UTC: a naive datetime is refused on the way
+    in, so that no local wall-clock time is ever stored as if it were UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -50,5 +47,5 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-#: Primary keys of the tables that grow by millions a day; SQLite only autoincrements INTEGER.
-BigId = BigInteger().with_variant(Integer, "sqlite")
+#: Primary keys of the tables that grow by millions a day.
+BigId = BigInteger()

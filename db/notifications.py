@@ -1,22 +1,25 @@
 """Notifications (one message to one patient on one channel) and their status history."""
-from sqlalchemy import ForeignKey, Index, String, Text, Integer
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.base import BigId, db, utcnow, UTCDateTime
+from db.base import BigId, UTCDateTime, db, utcnow
 from db.clinic import Appointment, Patient
+from db.statuses import CHANNELS, KINDS, PENDING, STATUSES, Kind, Status
 
-KINDS = ("reminder", "booking", "change", "cancellation")
-CHANNELS = ("sms", "email")
-STATUSES = (
-    "planned", "queued", "sending", "sent", "delivered",
-    "undelivered", "failed", "cancelled", "expired", "suppressed", "skipped",
-)
-PENDING = ("planned", "queued", "sending")
+__all__ = ["CHANNELS", "KINDS", "PENDING", "STATUSES", "Notification", "NotificationEvent",
+           "status_check"]
+
+
+def status_check(column: str, name: str) -> CheckConstraint:
+    """The database refuses any status outside the vocabulary (db.statuses)."""
+    values = ", ".join(f"'{status}'" for status in STATUSES)
+    return CheckConstraint(f"{column} IN ({values})", name=name)
 
 
 class Notification(db.Model):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_status_due_at", "status", "due_at"),)
+    __table_args__ = (Index("ix_notifications_status_due_at", "status", "due_at"),
+                      status_check("status", "status"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
@@ -27,7 +30,7 @@ class Notification(db.Model):
     # never notified twice, whichever source (webhook, ETL, tick) sees it first.
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="planned")
+    status: Mapped[str] = mapped_column(String(16), default=Status.PLANNED)
     due_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     deadline_at = mapped_column(UTCDateTime, nullable=True)
     queued_at = mapped_column(UTCDateTime, nullable=True)
@@ -55,13 +58,14 @@ class Notification(db.Model):
     @property
     def queue(self) -> str:
         """Reminders wait their turn per channel; changes and cancellations jump the line."""
-        return self.channel if self.kind == "reminder" else "priority"
+        return self.channel if self.kind == Kind.REMINDER else "priority"
 
 
 class NotificationEvent(db.Model):
     """Append-only history of status changes (PostgreSQL refuses UPDATE and DELETE on it)."""
 
     __tablename__ = "notification_events"
+    __table_args__ = (status_check("to_status", "to_status"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     notification_id: Mapped[int] = mapped_column(BigId, ForeignKey("notifications.id"),

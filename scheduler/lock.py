@@ -25,9 +25,6 @@ class SchedulerLock:
 
     def acquire(self, *, sleep=time.sleep) -> None:
         """Block until this process holds the lock."""
-        if self.engine.dialect.name != "postgresql":
-            log.warning("no advisory lock on this database; run a single scheduler")
-            return
         waiting = False
         while True:
             connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")

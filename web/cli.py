@@ -52,3 +52,5 @@ def init_app(app) -> None:
     app.cli.add_command(dead_letters)
     from web import cli_reminders
     cli_reminders.init_app(app)
+    from web import cli_report
+    cli_report.init_app(app)

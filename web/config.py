@@ -228,9 +228,16 @@ SETTINGS: list[Setting] = [
     Setting("ALERT_QUIET_MINUTES", 60, _positive_int,
             doc="a failure alert resolves after this long without a new failure"),
     Setting("DELIVERY_RATE_TARGET", 0.99, _positive_float,
-            doc="alert when a channel's delivery rate over the last 24 h falls below this"),
+            doc="alert when a clinic's delivery rate on a channel today falls below this"),
     Setting("DELIVERY_RATE_MIN_VOLUME", 50, _positive_int,
-            doc="finished notifications a channel needs in 24 h before its rate is judged"),
+            doc="notifications with an outcome a clinic and channel need today before the "
+                "rate is judged"),
+    Setting("RECEIPT_TIMEOUT_HOURS", 6, _positive_int,
+            doc="a message sent on a provider with receipts and no receipt after this long "
+                "counts as unconfirmed (not reached)"),
+    Setting("PLAN_GRACE_MINUTES", 15, _positive_int,
+            doc="a clinic with due appointments and nothing planned this long after its "
+                "window opened raises reminders-missed early"),
     Setting("PROVIDER_FAILURE_WINDOW_MINUTES", 5, _positive_int,
             doc="how far back the 'provider failing most requests' alert looks"),
     Setting("PROVIDER_FAILURE_RATIO", 0.5, _positive_float,

@@ -4,6 +4,8 @@ import logging
 from flask import current_app
 from periodiq import cron
 
+from actors.accounting.ledger import close_days
+from actors.accounting.missed import check_windows
 from actors.alerts.failures import resolve_quiet_failures, scan_failures
 from actors.alerts.mail import enqueue_due_emails
 from actors.alerts.rates import check_delivery_rates, check_providers
@@ -25,7 +27,8 @@ def _dead_letters(now):
         check_dead_letters(current_app.config["BROKER_URL"])
 
 
-CHECKS = (_failures_and_providers, resolve_quiet_failures, check_delivery_rates, _dead_letters)
+CHECKS = (_failures_and_providers, resolve_quiet_failures, check_delivery_rates, _dead_letters,
+          check_windows, close_days)
 
 
 def run_checks(now=None) -> None:

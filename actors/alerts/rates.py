@@ -1,45 +1,32 @@
-"""Rates: a channel's delivery rate over 24 hours, and a provider failing most sends."""
-from collections import defaultdict
-from datetime import timedelta
+"""Rates: a clinic's delivery rate on a channel today, and a provider failing most sends."""
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from actors.accounting.ledger import clinic_channel_tallies
+from actors.accounting.tally import Tally, percent
 from actors.channels import channels_for
-from db import Notification, db, raise_condition, resolve_condition
+from db import Location, Notification, db, raise_condition, resolve_condition
 from db.notifications import CHANNELS
-
-DAY = timedelta(hours=24)
-NOT_DELIVERED = ("failed", "undelivered", "expired")
-
-
-def _receipts(channel: str) -> bool:
-    """Whether the channel reports delivery; without receipts, "sent" is the best we know."""
-    return channel == "sms" and current_app.config["SMS_CHANNEL"] == "twilio"
 
 
 def check_delivery_rates(now) -> None:
+    """Alert when a clinic's rate on a channel today is below target, with enough volume."""
     target = current_app.config["DELIVERY_RATE_TARGET"]
     minimum = current_app.config["DELIVERY_RATE_MIN_VOLUME"]
-    rows = db.session.execute(
-        select(Notification.channel, Notification.status, func.count())
-        .where(Notification.status.in_(("delivered", "sent") + NOT_DELIVERED),
-               Notification.due_at >= now - DAY)
-        .group_by(Notification.channel, Notification.status)).all()
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for channel, status, number in rows:
-        counts[channel][status] = number
-    for channel in CHANNELS:
-        by_status = counts[channel]
-        ok = by_status["delivered"] + (0 if _receipts(channel) else by_status["sent"])
-        total = ok + sum(by_status[s] for s in NOT_DELIVERED)
-        key = f"delivery-rate:{channel}"
-        if total >= minimum and ok / total < target:
-            raise_condition(key, "delivery-rate",
-                            f"{channel.upper()} delivery rate over the last 24 h is "
-                            f"{ok / total:.1%} ({ok} of {total}), below the target {target:.0%}")
-        else:
-            resolve_condition(key)
+    names = dict(db.session.execute(select(Location.id, Location.external_id)).all())
+    tallies = clinic_channel_tallies(now)
+    for location_id, external_id in names.items():
+        for channel in CHANNELS:
+            tally = tallies.get((location_id, channel), Tally())
+            key = f"delivery-rate:{external_id}:{channel}"
+            if tally.judged >= minimum and tally.rate < target:
+                raise_condition(key, "delivery-rate", (
+                    f"{channel.upper()} delivery rate today at {external_id} is "
+                    f"{percent(tally.rate)} ({tally.reached} of {tally.judged}), below the "
+                    f"target {target:.0%}"))
+            else:
+                resolve_condition(key)
 
 
 def check_providers(now, window: dict | None) -> None:

@@ -1,9 +1,6 @@
 """One pull at a time, across every worker (a PostgreSQL advisory lock).
 
-Two pulls racing over the same window would each see the other's ids as missing.
-SQLite (dev mode, one process) uses a thread lock instead.
-"""
-import threading
+Two pulls racing over the same window would each see the other's ids as missing."""
 from contextlib import contextmanager
 
 from sqlalchemy import text
@@ -12,20 +9,11 @@ from db import db
 
 #: Arbitrary but fixed: the advisory lock key of "the ETL pull".
 PULL_LOCK_KEY = 0x45544C50  # "ETLP"
-_local_lock = threading.Lock()
 
 
 @contextmanager
 def pull_lock():
     """Yield True when this process may pull now, False when another pull is running."""
-    if db.engine.dialect.name != "postgresql":
-        acquired = _local_lock.acquire(blocking=False)
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                _local_lock.release()
-        return
     # A connection of its own: the pull commits page by page on the session's connection,
     # and a session-level advisory lock lives exactly as long as the connection holding it.
     with db.engine.connect() as connection:

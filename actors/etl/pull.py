@@ -14,12 +14,13 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import delete, exists, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 
 from actors.appointments import apply_appointment_update
 from actors.etl.client import Page, RetryPolicy, UpstreamClient, UpstreamError
 from actors.etl.freshness import check_freshness, check_incomplete_streak
+from actors.etl.missing import reopen_returned, suppress_missing
 from actors.etl.records import (
     PageInspector,
     external_id,
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 #: A page whose transaction hits a deadlock (a webhook touching the same rows) is re-applied.
 PAGE_APPLY_ATTEMPTS = 3
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class NotConfigured(RuntimeError):
@@ -57,8 +57,7 @@ def _describe(failures: Counter) -> str:
 
 def _mark_seen(run_id: int, external_ids: set[str]) -> None:
     if external_ids:
-        insert = _INSERTS[db.session.get_bind().dialect.name]
-        db.session.execute(insert(SyncSeen).values(
+        db.session.execute(postgresql.insert(SyncSeen).values(
             [{"run_id": run_id, "external_id": e} for e in sorted(external_ids)]
         ).on_conflict_do_nothing())
 
@@ -136,6 +135,8 @@ def _finish(run_id: int, complete: bool, error_summary: str | None) -> SyncRun:
     _unflag_returned(run)
     if complete:
         run.missing = _flag_missing(run)
+        suppress_missing(utcnow(), newly_flagged=run.missing)
+    reopen_returned(utcnow())
     db.session.execute(delete(SyncSeen).where(SyncSeen.run_id == run.id))
     run.complete, run.error_summary, run.finished_at = complete, error_summary, utcnow()
     check_incomplete_streak(run)

@@ -13,8 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from actors.delivery import SEND_ACTORS, send_options
-from actors.reminders.bulk import move_many
-from db import Notification, db
+from db import Notification, db, move_many
 
 log = logging.getLogger(__name__)
 

@@ -21,33 +21,35 @@ from sqlalchemy import (
     cast,
     exists,
     func,
-    insert,
     literal,
     null,
     or_,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from actors.reminders.bulk import record_history
 from actors.reminders.window import Window, local_today, open_window, window_on
 from db import (
     Appointment,
     Location,
     Notification,
-    NotificationEvent,
     Patient,
+    Status,
     UTCDateTime,
+    create_notifications_from,
     db,
     raise_condition,
 )
+from db.transitions import MISSING_FROM_SOURCE
 
 log = logging.getLogger(__name__)
 
 SKIP_REASON = "booked after its reminder day had passed"
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _CHANNELS = (select(literal("sms", String).label("channel"))
              .union_all(select(literal("email", String).label("channel"))).subquery("channels"))
+#: The channel of a row of ``chosen_channels()``.
+CHANNEL = _CHANNELS.c.channel
+COLUMNS = ["appointment_id", "patient_id", "kind", "channel", "dedupe_key", "revision",
+           "status", "reason", "due_at", "deadline_at", "attempts", "created_at", "updated_at"]
 
 
 @dataclass
@@ -60,11 +62,11 @@ class PlanResult:
     overflows: list = field(default_factory=list)     # alert keys raised
     rows: list = field(default_factory=list)          # dry run: what would be written
 
-    def total(self, status: str = "planned") -> int:
+    def total(self, status: str = Status.PLANNED) -> int:
         return sum(n for (_, _, s), n in self.counts.items() if s == status)
 
 
-def _unreachable(channel):
+def unreachable_rules(channel):
     """(condition, reason) pairs in SQL, worded like actors.recipients.why_unreachable."""
     p = Patient
     blank_phone = or_(p.phone.is_(None), p.phone == "")
@@ -79,31 +81,58 @@ def _unreachable(channel):
     ]
 
 
-def _candidates(location_ids, day: date, now: datetime, *, skipping: bool):
-    """Appointment x chosen channel rows that have no reminder for ``day`` yet."""
+def reminder_key_sql(day, channel):
+    """``actors.reminders.keys.reminder_key`` in SQL; ``day`` a date or an SQL date."""
+    text = literal(day.isoformat()) if isinstance(day, date) else cast(day, String)
+    return (literal("reminder:") + cast(Appointment.id, String) + literal(":") + text
+            + literal(":") + channel)
+
+
+def chosen_channels():
+    """Appointment x channel the patient chose, as a FROM clause."""
     a, p, channel = Appointment, Patient, _CHANNELS.c.channel
-    key = literal("reminder:") + cast(a.id, String) + literal(f":{day.isoformat()}:") + channel
-    if skipping:
-        status, reason, variant = literal("skipped"), literal(SKIP_REASON), key
-        wanted = and_(a.status == "booked", a.starts_at > now)
+    return (a.__table__.join(p, p.id == a.patient_id)
+            .join(_CHANNELS, or_(p.preferred_channel == channel, p.preferred_channel == "both")))
+
+
+def no_reminder_yet(key):
+    """No reminder (nor its cancelled or fallback record) holds ``key`` yet."""
+    return ~exists().where(Notification.dedupe_key.in_(
+        [key, key + ":cancelled", key + ":fallback"]))
+
+
+def _candidates(location_ids, day: date, now: datetime, *, skip_before: datetime | None):
+    """Appointment x chosen channel rows that have no reminder for ``day`` yet.
+
+    ``skip_before`` (the end of the day's own reminder window, already closed) selects the
+    appointments first seen after that window, and booked after it upstream too: those are
+    skipped. Anything older that has no reminder was missed, and stays without a row so that
+    delivery accounting counts it as never planned.
+    """
+    a, channel = Appointment, _CHANNELS.c.channel
+    key = reminder_key_sql(day, channel)
+    if skip_before is not None:
+        status, reason, variant = literal(Status.SKIPPED), literal(SKIP_REASON), key
+        wanted = and_(a.status == "booked", a.starts_at > now, a.created_at >= skip_before,
+                      a.source_updated_at >= skip_before)
     else:
-        rules = _unreachable(channel)
-        status = case((a.status != "booked", "cancelled"),
-                      *[(condition, "suppressed") for condition, _ in rules], else_="planned")
+        rules = [(a.missing_from_source_at.is_not(None), MISSING_FROM_SOURCE),
+                 *unreachable_rules(channel)]
+        status = case((a.status != "booked", Status.CANCELLED),
+                      *[(condition, Status.SUPPRESSED) for condition, _ in rules],
+                      else_=Status.PLANNED)
         reason = case((a.status != "booked", "appointment " + a.status),
                       *[(condition, text) for condition, text in rules], else_=null())
         # A cancelled appointment may be booked again: its record must not take the key.
         variant = case((a.status != "booked", key + ":cancelled"), else_=key)
         wanted = a.status.in_(("booked", "cancelled"))
-    taken = exists().where(Notification.dedupe_key.in_(
-        [key, key + ":cancelled", key + ":fallback"]))
     order = func.row_number().over(partition_by=(channel, status), order_by=(a.starts_at, a.id))
     return (select(a.id.label("appointment_id"), a.patient_id, a.location_id, a.revision,
                    channel.label("channel"), variant.label("dedupe_key"),
                    status.label("status"), reason.label("reason"), order.label("slot"))
-            .select_from(a).join(p, p.id == a.patient_id).join(_CHANNELS, or_(
-                p.preferred_channel == channel, p.preferred_channel == "both"))
-            .where(a.location_id.in_(location_ids), a.local_date == day, wanted, ~taken))
+            .select_from(chosen_channels())
+            .where(a.location_id.in_(location_ids), a.local_date == day, wanted,
+                   no_reminder_yet(key)))
 
 
 def _bases(window: Window, now: datetime, rates: dict) -> dict:
@@ -114,81 +143,42 @@ def _bases(window: Window, now: datetime, rates: dict) -> dict:
         # Backwards along ix_notifications_status_due_at: the first match is the latest.
         last = db.session.scalar(
             select(Notification.due_at)
-            .where(Notification.status == "planned", Notification.kind == "reminder",
+            .where(Notification.status == Status.PLANNED, Notification.kind == "reminder",
                    Notification.channel == channel)
             .order_by(Notification.status.desc(), Notification.due_at.desc()).limit(1))
         bases[channel] = max(start, last + timedelta(seconds=1 / rate)) if last else start
     return bases
 
 
-def _write_postgresql(candidates, window, now, bases, rates, source) -> list:
+def _rows(candidates, window, now, bases, rates):
+    """The candidates as notification columns, each planned one at its slot of the rate."""
     c = candidates.subquery("c")
     spacing = case((c.c.channel == "sms", 1 / rates["sms"]), else_=1 / rates["email"])
     base = case((c.c.channel == "sms", literal(bases["sms"], UTCDateTime)),
                 else_=literal(bases["email"], UTCDateTime))
-    due = case((c.c.status == "planned", base + func.make_interval(
+    due = case((c.c.status == Status.PLANNED, base + func.make_interval(
         0, 0, 0, 0, 0, 0, cast((c.c.slot - 1) * spacing, Float))), else_=literal(now, UTCDateTime))
     stamp = literal(now, UTCDateTime)
-    columns = ["appointment_id", "patient_id", "kind", "channel", "dedupe_key", "revision",
-               "status", "reason", "due_at", "deadline_at", "attempts", "created_at", "updated_at"]
-    rows = select(c.c.appointment_id, c.c.patient_id, literal("reminder"), c.c.channel,
-                  c.c.dedupe_key, c.c.revision, c.c.status, c.c.reason, due,
-                  literal(window.end, UTCDateTime), literal(0), stamp, stamp)
-    inserted = (postgresql.insert(Notification).from_select(columns, rows)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(Notification.id, Notification.channel, Notification.status,
-                           Notification.reason, Notification.due_at).cte("inserted"))
-    history = insert(NotificationEvent).from_select(
-        ["notification_id", "from_status", "to_status", "at", "source", "detail"],
-        select(inserted.c.id, null(), inserted.c.status, stamp, literal(source),
-               inserted.c.reason)).cte("history")
-    return db.session.execute(
-        select(inserted.c.channel, inserted.c.status, func.count(), func.max(inserted.c.due_at))
-        .group_by(inserted.c.channel, inserted.c.status).add_cte(history)).all()
+    values = [c.c.appointment_id, c.c.patient_id, literal("reminder").label("kind"), c.c.channel,
+              c.c.dedupe_key, c.c.revision, c.c.status, c.c.reason, due.label("due_at"),
+              literal(window.end, UTCDateTime).label("deadline_at"), literal(0).label("attempts"),
+              stamp.label("created_at"), stamp.label("updated_at")]
+    return c, values
 
 
-def _spread(rows, window, now, bases, rates) -> list[dict]:
-    return [{"appointment_id": r.appointment_id, "patient_id": r.patient_id, "kind": "reminder",
-             "channel": r.channel, "dedupe_key": r.dedupe_key, "revision": r.revision,
-             "status": r.status, "reason": r.reason, "attempts": 0, "deadline_at": window.end,
-             "due_at": (bases[r.channel] + timedelta(seconds=(r.slot - 1) / rates[r.channel])
-                        if r.status == "planned" else now),
-             "created_at": now, "updated_at": now, "location_id": r.location_id} for r in rows]
-
-
-def _write_portable(planned: list[dict], source: str, now: datetime) -> list:
-    """SQLite (dev mode): the same rows through a batched insert of a list."""
-    table = Notification.__table__
-    statement = (_INSERTS[db.session.get_bind().dialect.name](table)
-                 .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                 .returning(table.c.id, table.c.channel, table.c.status, table.c.reason,
-                            table.c.due_at))
-    written = []
-    for start in range(0, len(planned), 500):
-        chunk = [{k: v for k, v in row.items() if k != "location_id"}
-                 for row in planned[start:start + 500]]
-        written.extend(db.session.execute(statement, chunk).all())
-    record_history([(r.id, None, r.status, r.reason) for r in written], source=source, now=now)
-    summary = defaultdict(lambda: [0, None])
-    for r in written:
-        entry = summary[(r.channel, r.status)]
-        entry[0] += 1
-        entry[1] = r.due_at if entry[1] is None else max(entry[1], r.due_at)
-    return [(ch, st, n, last) for (ch, st), (n, last) in summary.items()]
-
-
-def _write(candidates, window, now, rates, *, dry_run: bool, source: str, result, tz: str):
-    bases = _bases(window, now, rates)
-    if dry_run or db.session.get_bind().dialect.name != "postgresql":
-        planned = _spread(db.session.execute(candidates).all(), window, now, bases, rates)
-        if dry_run:
-            result.rows.extend(planned)
-            return [(ch, st, sum(1 for r in planned if (r["channel"], r["status"]) == (ch, st)),
-                     max((r["due_at"] for r in planned if (r["channel"], r["status"]) == (ch, st)),
-                         default=None))
-                    for ch, st in {(r["channel"], r["status"]) for r in planned}]
-        return _write_portable(planned, source, now)
-    return _write_postgresql(candidates, window, now, bases, rates, source)
+def _write(candidates, window, now, rates, *, dry_run: bool, source: str, result):
+    c, values = _rows(candidates, window, now, _bases(window, now, rates), rates)
+    if dry_run:
+        planned = [dict(row._mapping) for row in db.session.execute(
+            select(c.c.location_id, *values))]
+        result.rows.extend(planned)
+        summary = defaultdict(lambda: [0, None])
+        for row in planned:
+            entry = summary[(row["channel"], row["status"])]
+            entry[0] += 1
+            entry[1] = row["due_at"] if entry[1] is None else max(entry[1], row["due_at"])
+        return [(ch, st, n, last) for (ch, st), (n, last) in summary.items()]
+    return create_notifications_from(COLUMNS, select(*values), source=source, now=now)
 
 
 def _check_fit(tz, window, summary, rates, headroom, result) -> None:
@@ -233,14 +223,15 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
             continue
         result.windows[tz] = window
         target = window.day + ahead
-        summary = _write(_candidates(ids, target, now, skipping=False), window, now, rates,
-                         dry_run=dry_run, source=source, result=result, tz=tz)
+        summary = _write(_candidates(ids, target, now, skip_before=None), window, now, rates,
+                         dry_run=dry_run, source=source, result=result)
         for offset in range((target - window.day).days):
             passed = window.day + timedelta(days=offset)
             if passed - ahead >= local_today(now, tz):
                 continue  # its own reminder day is still to come (a day planned ahead)
-            summary += _write(_candidates(ids, passed, now, skipping=True), window, now, rates,
-                              dry_run=dry_run, source=source, result=result, tz=tz)
+            closed_at = window_on(passed - ahead, tz, config["REMINDER_WINDOW"]).end
+            summary += _write(_candidates(ids, passed, now, skip_before=closed_at), window, now,
+                              rates, dry_run=dry_run, source=source, result=result)
         for channel, status, count, _ in summary:
             result.counts[(tz, channel, status)] += count
         if not dry_run:

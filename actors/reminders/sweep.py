@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from actors.reminders.bulk import move_many
 from actors.reminders.dispatch import publish
-from db import Notification, db, raise_condition
+from db import Notification, db, move_many, raise_condition
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,8 @@ TICK_LOCK_ID = 0x72656D696E6472
 
 @contextmanager
 def exclusive_tick():
-    """Yield True when this process may tick now (always on SQLite: one process in dev)."""
-    engine = db.engine
-    if engine.dialect.name != "postgresql":
-        yield True
-        return
-    with engine.connect() as connection, connection.begin():
+    """Yield True when this process may tick now."""
+    with db.engine.connect() as connection, connection.begin():
         got = connection.execute(select(func.pg_try_advisory_xact_lock(TICK_LOCK_ID))
                                  ).scalar()
         yield bool(got)

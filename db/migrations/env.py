@@ -96,8 +96,6 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("compare_type", True)
-    # SQLite cannot ALTER most things; batch mode rebuilds tables for it.
-    conf_args.setdefault("render_as_batch", get_engine().dialect.name == "sqlite")
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

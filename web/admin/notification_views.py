@@ -6,19 +6,15 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import func, select
 from wtforms import HiddenField
 
-from actors.delivery import enqueue_send
-from actors.upsert import insert_ignoring_conflict
-from db import Notification, db, transition, utcnow
+from actors.resend import RESENDABLE, resend, resend_count
+from db import Notification, db, transition
 from db.notifications import PENDING
 from db.transitions import can_move
 from web.admin.access import EVERYONE, GuardedModelView, may_act, require_act
 from web.admin.audit import record
 from web.admin.filters import utc_filters
-
-RESENDABLE = ("failed", "undelivered", "expired")
 
 
 class ConfirmForm(FlaskForm):
@@ -36,35 +32,6 @@ def _actions(view, context, model, name):
         links.append(("cancel", url_for(".cancel", notification_id=model.id)))
     return Markup(" ").join(Markup('<a class="btn btn-sm btn-outline-primary" href="{}">{}</a>')
                             .format(url, label) for label, url in links)
-
-
-def _resend_prefix(notification) -> str:
-    # The old key plus a suffix: a reminder's key keeps its appointment day, which the send
-    # actor checks (actors.reminders.keys), and the unique key stops a double submit.
-    return f"{notification.dedupe_key}:resend-"
-
-
-def _resend_count(notification) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.dedupe_key.like(_resend_prefix(notification) + "%")))
-
-
-def resend(old: Notification, seen: int) -> Notification | None:
-    """A new notification for the same appointment, patient, kind and channel, keyed to the
-    old one; queued now and enqueued after commit. None when this resend already exists."""
-    key = f"{_resend_prefix(old)}{seen + 1}"
-    now = utcnow()
-    inserted = insert_ignoring_conflict(Notification, {
-        "appointment_id": old.appointment_id, "patient_id": old.patient_id, "kind": old.kind,
-        "channel": old.channel, "dedupe_key": key, "revision": old.appointment.revision,
-        "status": "planned", "due_at": now, "deadline_at": None, "attempts": 0,
-        "created_at": now, "updated_at": now}, "dedupe_key")
-    if not inserted:
-        return None
-    new = db.session.scalars(select(Notification).where(Notification.dedupe_key == key)).one()
-    transition(new, "queued", source="staff", detail=f"resend of notification {old.id}")
-    enqueue_send(new)
-    return new
 
 
 class NotificationView(GuardedModelView):
@@ -95,7 +62,7 @@ class NotificationView(GuardedModelView):
             flash(f"Notification {old.id} is {old.status}; only a failed one is resent.", "error")
             return redirect(url_for(".index_view"))
         if request.method == "GET" or not form.validate_on_submit():
-            seen = _resend_count(old)
+            seen = resend_count(old)
             db.session.rollback()
             return self._confirm(old, "resend", form, seen)
         new = resend(old, int(form.seen.data or 0))

@@ -7,17 +7,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 from sqlalchemy import func, select
 
+from actors.accounting.ledger import clinic_channel_tallies
+from actors.accounting.tally import Tally, percent, total
 from db import Alert, Appointment, Location, Notification, SyncRun, db, utcnow
+from db.statuses import CHANNELS, Status
 
+S = Status
 #: How the page groups notification statuses.
 BUCKETS = {
-    "planned": ("planned", "queued", "sending"), "sent": ("sent",),
-    "delivered": ("delivered",), "failed": ("failed", "undelivered"),
-    "expired": ("expired",), "suppressed": ("suppressed",),
-    "cancelled": ("cancelled", "skipped"),
+    "planned": (S.PLANNED, S.QUEUED, S.SENDING), "sent": (S.SENT,),
+    "delivered": (S.DELIVERED,), "failed": (S.FAILED, S.UNDELIVERED),
+    "expired": (S.EXPIRED,), "suppressed": (S.SUPPRESSED,),
+    "cancelled": (S.CANCELLED,), "skipped": (S.SKIPPED,),
 }
-#: Outcomes a delivery rate is judged on (suppressed and cancelled were never meant to go).
-FINISHED = ("delivered", "undelivered", "failed", "expired")
 
 
 def _bucketed(counts: dict[str, int]) -> dict[str, int]:
@@ -44,7 +46,7 @@ def _window(local_day, zone) -> tuple[datetime, datetime]:
     return bounds[0], bounds[1]
 
 
-def _location_batch(location: Location, now: datetime) -> dict:
+def _location_batch(location: Location, now: datetime, tallies: dict) -> dict:
     zone = _zone(location.timezone)
     local_day = now.astimezone(zone).date()
     day_start = datetime.combine(local_day, time(0), zone).astimezone(UTC)
@@ -60,25 +62,27 @@ def _location_batch(location: Location, now: datetime) -> dict:
     opens, closes = _window(local_day, zone)
     elapsed = (now - opens) / (closes - opens)
     done = batch["total"] - batch["planned"]
+    delivery = {channel: tallies.get((location.id, channel), Tally()).as_dict()
+                for channel in CHANNELS}
     return {
-        "id": location.id, "name": location.name, "local_date": local_day.isoformat(),
+        "id": location.id, "external_id": location.external_id, "name": location.name,
+        "local_date": local_day.isoformat(),
         "window": f"{opens:%H:%M}-{closes:%H:%M}", **batch,
-        "progress": round(100 * done / batch["total"]) if batch["total"] else 100,
+        # Nothing to send is not "100% sent": the page says so in words.
+        "progress": round(100 * done / batch["total"]) if batch["total"] else None,
         "window_elapsed": round(100 * min(max(elapsed, 0.0), 1.0)),
+        "never_planned": sum(d["never_planned"] for d in delivery.values()),
+        "delivery": delivery,
     }
 
 
-def _delivery_rates(since: datetime) -> list[dict]:
-    rows = db.session.execute(
-        select(Notification.channel, Notification.status, func.count())
-        .where(Notification.created_at >= since, Notification.status.in_(FINISHED))
-        .group_by(Notification.channel, Notification.status)).all()
+def _delivery_today(tallies: dict) -> list[dict]:
+    """Per channel, every clinic's own today summed: the same figures as the alert's."""
     rates = []
-    for channel in ("sms", "email"):
-        finished = sum(n for c, _, n in rows if c == channel)
-        delivered = sum(n for c, s, n in rows if c == channel and s == "delivered")
-        rates.append({"channel": channel, "finished": finished, "delivered": delivered,
-                      "rate": round(100 * delivered / finished, 1) if finished else None})
+    for channel in CHANNELS:
+        tally = total(t for (_, ch), t in tallies.items() if ch == channel)
+        rates.append({"channel": channel, **tally.as_dict(), "reached": tally.reached,
+                      "judged": tally.judged})
     return rates
 
 
@@ -105,6 +109,7 @@ def _open_alerts() -> list[dict]:
 
 def summary(now: datetime | None = None) -> dict:
     now = now or utcnow()
+    tallies = clinic_channel_tallies(now)
     locations = db.session.scalars(select(Location).order_by(Location.name, Location.id)).all()
     updates = dict(db.session.execute(
         select(Notification.status, func.count())
@@ -113,9 +118,9 @@ def summary(now: datetime | None = None) -> dict:
         .group_by(Notification.status)).all())
     return {
         "generated_at": now.isoformat(),
-        "locations": [_location_batch(location, now) for location in locations],
+        "locations": [_location_batch(location, now, tallies) for location in locations],
         "updates_24h": _bucketed(updates),
-        "delivery_7d": _delivery_rates(now - timedelta(days=7)),
+        "delivery_today": _delivery_today(tallies),
         "freshness": _freshness(now),
         "alerts": _open_alerts(),
     }
@@ -126,12 +131,21 @@ def fields(data: dict) -> dict[str, object]:
     flat: dict[str, object] = {"generated_at": data["generated_at"]}
     for location in data["locations"]:
         for key, value in location.items():
-            flat[f"loc-{location['id']}-{key}"] = value
+            if key == "delivery":
+                for channel, counts in value.items():
+                    for name, number in counts.items():
+                        flat[f"loc-{location['id']}-{channel}-{name}"] = (
+                            percent(number) if name == "rate" else number)
+            elif key == "progress" and value is None:
+                flat[f"loc-{location['id']}-progress"] = "nothing to send"
+            else:
+                flat[f"loc-{location['id']}-{key}"] = value
     for key, value in data["updates_24h"].items():
         flat[f"updates-{key}"] = value
-    for rate in data["delivery_7d"]:
-        flat[f"rate-{rate['channel']}"] = "–" if rate["rate"] is None else f"{rate['rate']}%"
-        flat[f"finished-{rate['channel']}"] = rate["finished"]
+    for rate in data["delivery_today"]:
+        flat[f"rate-{rate['channel']}"] = percent(rate["rate"])
+        flat[f"reached-{rate['channel']}"] = rate["reached"]
+        flat[f"judged-{rate['channel']}"] = rate["judged"]
     minutes = data["freshness"]["minutes_ago"]
     flat["freshness"] = "no complete pull yet" if minutes is None else f"{minutes} min ago"
     flat["alerts-count"] = len(data["alerts"])

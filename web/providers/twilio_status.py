@@ -4,6 +4,9 @@ import logging
 from flask import Blueprint, request
 from sqlalchemy import select
 
+from actors.channels.twilio_sms import CONSENT_CODES, PERMANENT_CODES
+from actors.delivery import enqueue_send
+from actors.reminders.fallback import email_fallback
 from db import Notification, db, transition
 from web.providers.twilio_auth import require_twilio_signature
 
@@ -13,6 +16,12 @@ blp = Blueprint("twilio_status", __name__, url_prefix="/api/v1/twilio")
 #: Twilio's final statuses; "queued", "sending", "sent", "accepted"... change nothing,
 #: since our own "sent" is recorded when Twilio accepts the message.
 FINAL = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}
+
+
+def permanent(error_code: str | None) -> bool:
+    """Whether a receipt's error code says this number will never take the message."""
+    return bool(error_code) and error_code.isdigit() and (
+        int(error_code) in PERMANENT_CODES or int(error_code) in CONSENT_CODES)
 
 
 @blp.before_request
@@ -41,8 +50,15 @@ def status():
     moved = transition(notification, target, source="twilio-callback", error_code=error_code,
                        reason=f"Twilio reported {reported}" + (f" ({error_code})"
                                                                 if error_code else ""))
+    fallback = None
+    if moved and target != "delivered" and permanent(error_code):
+        # Applied once: a repeated callback is refused by transition() above.
+        fallback = email_fallback(notification)
+        if fallback is not None:
+            enqueue_send(fallback)
     db.session.commit()
     log.info("status callback", extra={"notification_id": notification.id,
                                        "twilio_status": reported, "applied": moved,
-                                       "error_code": error_code})
+                                       "error_code": error_code,
+                                       "fallback_id": fallback.id if fallback else None})
     return "", 204

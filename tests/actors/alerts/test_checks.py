@@ -156,14 +156,15 @@ def test_low_delivery_rate_raises_then_resolves(make_app, fake_providers):
         db.session.execute(update(Notification).values(status="cancelled"))
         add_notifications(appt, 95, status="delivered")
         failed = add_notifications(appt, 5, status="failed")
+        key = f"delivery-rate:{appt.location.external_id}:sms"  # per clinic and channel
         evaluate(app)
-        assert alert("delivery-rate:sms").status == "open"
-        assert "95.0% (95 of 100)" in alert("delivery-rate:sms").summary
+        assert alert(key).status == "open"
+        assert "95.0% (95 of 100)" in alert(key).summary
         db.session.execute(update(Notification).where(Notification.id.in_(failed[:4]))
                            .values(status="delivered"))
         db.session.commit()
         evaluate(app)
-        assert alert("delivery-rate:sms").status == "resolved"
+        assert alert(key).status == "resolved"
         subjects = [m["Subject"] for m in alert_mails(smtp)]
         assert len(subjects) == 2 and "RESOLVED" in subjects[1]
 

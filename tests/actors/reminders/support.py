@@ -29,12 +29,13 @@ def patient(preferred: str = "sms", *, phone: str | None = "auto", email: str | 
 
 
 def booking(location: Location, person: Patient, day: date, at: time = time(10, 30),
-            status: str = "booked") -> Appointment:
+            status: str = "booked", booked_at: datetime | None = None) -> Appointment:
+    """An appointment; ``booked_at`` is when upstream last touched it (default: January)."""
     local = datetime.combine(day, at, tzinfo=ZoneInfo(location.timezone))
     appointment = Appointment(external_id=f"A-{next(_numbers)}", patient_id=person.id,
                               location_id=location.id, status=status,
                               starts_at=local.astimezone(UTC), local_date=day,
-                              source_updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+                              source_updated_at=booked_at or datetime(2026, 1, 1, tzinfo=UTC),
                               revision=0)
     db.session.add(appointment)
     db.session.flush()

@@ -12,7 +12,7 @@ def test_today_counts_the_batch_updates_rates_freshness_and_alerts(client, accou
     assert fields[f"loc-{loc}-progress"] == 100  # nothing left to send today
     assert fields[f"loc-{loc}-window"] == "09:00-12:00"
     assert fields["updates-planned"] == 1 and fields["updates-total"] == 1
-    assert fields["rate-sms"] == "0.0%" and fields["finished-sms"] == 1
+    assert fields["rate-sms"] == "0.0%" and fields["judged-sms"] == 1
     assert fields["rate-email"] == "–"
     assert fields["freshness"] == "0 min ago"
     assert fields["alerts-count"] == 1 and data["alerts"][0]["kind"] == "send-failed"
