@@ -25,10 +25,12 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, or_, select
 
+from actors.accounting.ledger import clinic_channel_tallies
 from actors.alerts.mail import due
 from actors.broker import QUEUES
-from db import Alert, Notification, SyncRun, db, utcnow
+from db import Alert, Location, Notification, SyncRun, db, utcnow
 from db.alert_cursors import ALERT_TICK, REMINDER_TICK, tick_marked_at
+from db.ledger import COUNTS
 from web.health import readiness_checks
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ class DatabaseCollector:
             "Seconds the oldest e-mail owed to on-call about an alert has waited (0: none).")
         owed.add_metric([], _alert_email_owed_seconds(now))
         yield owed
+        yield from _delivery_today(now)
         db.session.rollback()
 
     @staticmethod
@@ -170,6 +173,28 @@ def _alert_email_owed_seconds(now) -> float:
         elif what == "resolved":
             waiting.append(now - alert.resolved_at)
     return max(waiting).total_seconds() if waiting else 0
+
+
+def _delivery_today(now):
+    """Each clinic's own today per channel, counted by the one definition (the Today page's
+    and the alert's figures)."""
+    names = dict(db.session.execute(select(Location.id, Location.external_id)).all())
+    counts = GaugeMetricFamily(
+        "patient_notifier_delivery_today",
+        "Notifications due today at each clinic, by channel and outcome (ledger columns).",
+        labels=["location", "channel", "outcome"])
+    rate = GaugeMetricFamily(
+        "patient_notifier_delivery_rate_today",
+        "Reached / (due + never planned - pending) today at each clinic, by channel.",
+        labels=["location", "channel"])
+    for (location_id, channel), tally in sorted(clinic_channel_tallies(now).items()):
+        location = names[location_id]
+        for outcome in COUNTS:
+            counts.add_metric([location, channel, outcome], getattr(tally, outcome))
+        if tally.rate is not None:
+            rate.add_metric([location, channel], tally.rate)
+    yield counts
+    yield rate
 
 
 def metrics():
