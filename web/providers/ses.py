@@ -4,14 +4,16 @@ A hard bounce or a complaint makes the address undeliverable (the send actors th
 suppress e-mail to it) and is kept in the consent history; a complaint also opts the
 patient out of e-mail. A delivery notice moves the notification to ``delivered``.
 """
-import json
 import logging
+import re
 
 import requests
 from flask import Blueprint, abort, current_app, request
 from sqlalchemy import func, select
 
+from actors.constraints import NO_CONTROL, column_length
 from db import ConsentChange, Notification, Patient, db, record_consent, transition
+from web import json_body
 from web.providers.sns import (
     CertificateCache,
     SnsVerificationError,
@@ -23,6 +25,7 @@ from web.providers.sns import (
 log = logging.getLogger(__name__)
 blp = Blueprint("ses_notifications", __name__, url_prefix="/api/v1/ses")
 MAX_BODY_BYTES = 256 * 1024
+_TEXT = re.compile(NO_CONTROL)
 
 
 def _certificates() -> CertificateCache:
@@ -33,9 +36,9 @@ def _certificates() -> CertificateCache:
 def _verified_message() -> dict:
     request.max_content_length = MAX_BODY_BYTES
     try:
-        message = json.loads(request.get_data())  # SNS posts JSON as text/plain
-    except ValueError:
-        abort(400, "Body is not JSON.")
+        message = json_body.loads(request.get_data())  # SNS posts JSON as text/plain
+    except json_body.JsonBodyError as error:
+        abort(400, str(error))
     if not isinstance(message, dict):
         abort(400, "Body is not an SNS message.")
     patterns = host_patterns(current_app.config["SNS_CERT_HOSTS"])
@@ -57,9 +60,11 @@ def notifications():
         _confirm(message.get("SubscribeURL") or "")
     elif message["Type"] == "Notification":
         try:
-            payload = json.loads(message["Message"])
-        except (KeyError, ValueError):
+            payload = json_body.loads(message.get("Message") or "")
+        except json_body.JsonBodyError:
             abort(400, "Notification Message is not JSON.")
+        if not isinstance(payload, dict):
+            abort(400, "Notification Message is not an object.")
         _apply(payload)
     return "", 204
 
@@ -77,9 +82,28 @@ def _confirm(url: str) -> None:
     log.info("SNS subscription confirmed")
 
 
+def _object(value) -> dict:
+    """SNS vouches for who sent a notice, not for its shape: a part of the wrong type is empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value, limit: int) -> str | None:
+    """A string fit to compare with a column (PostgreSQL refuses NUL), else None."""
+    if isinstance(value, str) and len(value) <= limit and _TEXT.fullmatch(value):
+        return value
+    return None
+
+
+def _addresses(recipients) -> list[str]:
+    limit = column_length(Patient.email)
+    return [address for r in (recipients if isinstance(recipients, list) else [])
+            if (address := _text(_object(r).get("emailAddress"), limit))]
+
+
 def _apply(payload: dict) -> None:
-    kind = payload.get("notificationType") or payload.get("eventType")
-    mail_id = (payload.get("mail") or {}).get("messageId")
+    kind = _text(payload.get("notificationType") or payload.get("eventType"), 64)
+    mail_id = _text(_object(payload.get("mail")).get("messageId"),
+                    column_length(Notification.provider_message_id))
     notifications = list(db.session.execute(
         select(Notification).where(Notification.provider_message_id == mail_id,
                                    Notification.channel == "email").with_for_update()
@@ -87,19 +111,20 @@ def _apply(payload: dict) -> None:
     if kind == "Delivery":
         for notification in notifications:
             transition(notification, "delivered", source="ses-notification")
-    elif kind == "Bounce" and (payload.get("bounce") or {}).get("bounceType") == "Permanent":
+    elif kind == "Bounce" and _object(payload.get("bounce")).get("bounceType") == "Permanent":
         bounce = payload["bounce"]
-        code = f"bounce:{bounce.get('bounceSubType') or 'General'}"[:32]
+        code = f"bounce:{_text(bounce.get('bounceSubType'), 24) or 'General'}"
         for notification in notifications:
             transition(notification, "undelivered", source="ses-notification", error_code=code,
                        reason="hard bounce")
-        addresses = [r.get("emailAddress") for r in bounce.get("bouncedRecipients") or []]
+        addresses = _addresses(bounce.get("bouncedRecipients"))
         _undeliverable(notifications, addresses, source="email-bounce", reason=code)
     elif kind == "Complaint":
-        complaint = payload.get("complaint") or {}
-        addresses = [r.get("emailAddress") for r in complaint.get("complainedRecipients") or []]
+        complaint = _object(payload.get("complaint"))
+        addresses = _addresses(complaint.get("complainedRecipients"))
+        feedback = _text(complaint.get("complaintFeedbackType"), 64) or "abuse"
         _undeliverable(notifications, addresses, source="email-complaint",
-                       reason=f"complaint:{complaint.get('complaintFeedbackType') or 'abuse'}")
+                       reason=f"complaint:{feedback}")
     else:
         log.info("SES notification ignored", extra={"ses_type": kind})
     db.session.commit()
@@ -109,7 +134,7 @@ def _apply(payload: dict) -> None:
 
 def _undeliverable(notifications, addresses, *, source: str, reason: str) -> None:
     """Every patient with that address (or the notified one) stops getting e-mail."""
-    lowered = [a.strip().lower() for a in addresses if a]
+    lowered = [a.strip().lower() for a in addresses]
     patients = {n.patient.id: n.patient for n in notifications}
     if lowered:
         for patient in db.session.execute(select(Patient).where(

@@ -37,8 +37,11 @@ def host_patterns(setting: str | None) -> list[str]:
 
 def url_allowed(url: str, patterns: list[str]) -> bool:
     """https from an allow-listed host; plain http only for an allow-listed 127.0.0.1."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except (TypeError, ValueError):  # "https://[::1", a number: no URL at all
+        return False
     if parts.scheme != "https" and not (parts.scheme == "http" and host == LOOPBACK):
         return False
     return any(fnmatchcase(host, pattern) for pattern in patterns)
@@ -76,8 +79,19 @@ class CertificateCache:
         return certificate
 
 
+def _check_shape(message: dict) -> None:
+    # Read before anything is verified: every field SNS signs or names is text, or absent.
+    names = {"Signature", "SigningCertURL", "SigningCertUrl", "SignatureVersion", "Type",
+             *(name for fields in SIGNED_FIELDS.values() for name in fields)}
+    if any(not isinstance(message.get(name), str | None) for name in names):
+        raise SnsVerificationError("a signed field is not text")
+    if message.get("Type") not in SIGNED_FIELDS:
+        raise SnsVerificationError("unknown message type")
+
+
 def verify(message: dict, *, patterns: list[str], certificates: CertificateCache) -> None:
     """Raise SnsVerificationError unless ``message`` carries a valid SNS signature."""
+    _check_shape(message)
     algorithm = HASHES.get(str(message.get("SignatureVersion")))
     if algorithm is None:
         raise SnsVerificationError("unsupported SignatureVersion")

@@ -6,11 +6,13 @@ every further SMS to that patient.
 """
 import logging
 import re
+import unicodedata
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from twilio.twiml.messaging_response import MessagingResponse
 
+from actors.constraints import column_length
 from db import Appointment, Patient, db, record_consent
 from web.providers.twilio_auth import require_twilio_signature
 
@@ -20,6 +22,19 @@ blp = Blueprint("twilio_inbound", __name__, url_prefix="/api/v1/twilio")
 STOP = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 START = {"START", "YES", "UNSTOP"}
 HELP = {"HELP", "INFO"}
+# The same words in Spanish (accents and case do not matter: see keyword()). Twilio answers
+# only the English ones itself, so these get their confirmation from us.
+STOP_ES = {"PARAR", "BAJA", "ALTO", "DETENER", "CANCELAR", "NOMAS", "FIN"}
+START_ES = {"COMENZAR", "INICIAR", "ALTA", "REANUDAR", "SI"}
+HELP_ES = {"AYUDA"}
+CONFIRMATION_ES = {
+    "stop": "Ya no recibirá más mensajes de recordatorio. Responda COMENZAR para volver a "
+            "recibirlos.",
+    "start": "Volverá a recibir mensajes de recordatorio. Responda PARAR para dejar de "
+             "recibirlos.",
+}
+#: Longer than any keyword by far, shorter than a ten-part SMS: a bound on the work done.
+MAX_BODY_CHARS = 1600
 HELP_TEXT = {
     "en": "{clinic}: for help with your appointment call {phone}. Reply STOP to opt out.",
     "es": "{clinic}: para ayuda con su cita llame al {phone}. Responda STOP para no recibir "
@@ -28,8 +43,11 @@ HELP_TEXT = {
 
 
 def keyword(body: str | None) -> str:
-    """"Stop ", " stop." and "S T O P" are all STOP."""
-    return re.sub(r"[\s.!¡]+", "", body or "").upper()
+    """"Stop ", " stop." and "S T O P" are all STOP; full-width "ＳＴＯＰ" (NFKC) and accented
+    "Sí", "NO MÁS" (the marks dropped after NFKD) are their plain forms."""
+    text = unicodedata.normalize("NFKC", (body or "")[:MAX_BODY_CHARS])
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "", text).upper()
 
 
 def _twiml(response: MessagingResponse | None = None) -> Response:
@@ -37,18 +55,18 @@ def _twiml(response: MessagingResponse | None = None) -> Response:
 
 
 def _patients(sender: str | None) -> list[Patient]:
-    if not sender:
-        return []
+    if not sender or len(sender) > column_length(Patient.phone) or not sender.isprintable():
+        return []  # no patient has it, and PostgreSQL would refuse a NUL in the query
     # Several patients (a parent and children) may share one number: the reply is theirs.
     return list(db.session.execute(select(Patient).where(Patient.phone == sender)
                                    .with_for_update()).scalars())
 
 
-def _help_text(patients: list[Patient]) -> str:
+def _help_text(patients: list[Patient], language: str | None = None) -> str:
     appointment = db.session.execute(
         select(Appointment).where(Appointment.patient_id.in_([p.id for p in patients]))
         .order_by(Appointment.starts_at.desc()).limit(1)).scalars().first() if patients else None
-    language = patients[0].language if patients else "en"
+    language = language or (patients[0].language if patients else "en")
     template = HELP_TEXT.get(language, HELP_TEXT["en"])
     if appointment is None or not appointment.location.phone:
         return template.format(clinic="Appointment reminders",
@@ -74,15 +92,15 @@ def _authenticate():
 @blp.route("/inbound", methods=["POST"])
 def inbound():
     word = keyword(request.form.get("Body"))
-    kind = ("stop" if word in STOP else "start" if word in START
-            else "help" if word in HELP else "other")
+    kind = ("stop" if word in STOP | STOP_ES else "start" if word in START | START_ES
+            else "help" if word in HELP | HELP_ES else "other")
     if kind == "other":
         log.info("inbound SMS without a keyword ignored")
         return _twiml()
     patients = _patients(request.form.get("From"))
     if kind == "help":
         reply = MessagingResponse()
-        reply.message(_help_text(patients))
+        reply.message(_help_text(patients, "es" if word in HELP_ES else None))
         db.session.rollback()
         log.info("inbound HELP answered", extra={"patient_ids": [p.id for p in patients]})
         return _twiml(reply)
@@ -90,5 +108,9 @@ def inbound():
     db.session.commit()
     log.info("inbound consent keyword", extra={"keyword": kind, "changed": changed,
                                                "patient_ids": [p.id for p in patients]})
+    if word in STOP_ES | START_ES:
+        reply = MessagingResponse()
+        reply.message(CONFIRMATION_ES[kind])
+        return _twiml(reply)
     # Twilio answers STOP/START itself (carrier rules); an empty TwiML adds nothing.
     return _twiml()

@@ -5,6 +5,7 @@ from flask import Blueprint, request
 from sqlalchemy import select
 
 from actors.channels.twilio_sms import CONSENT_CODES, PERMANENT_CODES
+from actors.constraints import column_length
 from actors.delivery import enqueue_send
 from actors.reminders.fallback import email_fallback
 from db import Notification, db, transition
@@ -24,6 +25,11 @@ def permanent(error_code: str | None) -> bool:
         int(error_code) in PERMANENT_CODES or int(error_code) in CONSENT_CODES)
 
 
+def _fits(value: str, column) -> bool:
+    """Comparable with the column: PostgreSQL refuses NUL in a query, a long value no row has."""
+    return len(value) <= column_length(column) and value.isprintable()
+
+
 @blp.before_request
 def _authenticate():
     require_twilio_signature()
@@ -34,7 +40,7 @@ def status():
     sid = request.form.get("MessageSid") or request.form.get("SmsSid")
     reported = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
     target = FINAL.get(reported)
-    if not sid or target is None:
+    if not sid or target is None or not _fits(sid, Notification.provider_message_id):
         return "", 204
     notification = db.session.execute(
         select(Notification).where(Notification.provider_message_id == sid,
@@ -47,6 +53,8 @@ def status():
         db.session.rollback()
         return "", 204
     error_code = request.form.get("ErrorCode") or None
+    if error_code is not None and not _fits(error_code, Notification.error_code):
+        error_code = "unreadable"  # the failure stands; its code would not fit the column
     moved = transition(notification, target, source="twilio-callback", error_code=error_code,
                        reason=f"Twilio reported {reported}" + (f" ({error_code})"
                                                                 if error_code else ""))
