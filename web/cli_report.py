@@ -56,7 +56,7 @@ def delivery_rows(first: date, last: date, *, location_ids=None) -> list[tuple]:
     """The report's rows (``HEADER`` order), sorted; rate as a fraction or None."""
     names = dict(db.session.execute(select(Location.id, Location.external_id)).all())
     tallies = ledger.tallies_between(first, last, location_ids=location_ids)
-    rows = [(day, names[location_id], channel, kind, *(getattr(t, c) for c in COUNTS), t.rate)
+    rows = [(day, names[location_id], channel, kind, *t.values(), t.rate)
             for (day, location_id, channel, kind), t in tallies.items()]
     return sorted(rows, key=lambda row: row[:4])
 

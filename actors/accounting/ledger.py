@@ -95,20 +95,22 @@ def tallies_between(first: date, last: date, now: datetime | None = None, *,
                     location_ids=None) -> dict[Key, Tally]:
     """The days ``first``..``last``: closed ones from the ledger, the others counted live."""
     now = now or utcnow()
-    query = select(DeliveryDay).where(DeliveryDay.local_date >= first,
-                                      DeliveryDay.local_date <= last)
+    d = DeliveryDay.__table__.c
+    # Plain rows, not ORM objects: a year at 50 clinics is 70,000 of them.
+    query = select(d.local_date, d.location_id, d.channel, d.kind,
+                   *(d[name] for name in COUNTS)).where(d.local_date >= first,
+                                                          d.local_date <= last)
     marks = select(ClinicDay.local_date, ClinicDay.location_id).where(
         ClinicDay.ledger_closed_at.is_not(None), ClinicDay.local_date >= first,
         ClinicDay.local_date <= last)
     if location_ids is not None:
-        query = query.where(DeliveryDay.location_id.in_(location_ids))
+        query = query.where(d.location_id.in_(location_ids))
         marks = marks.where(ClinicDay.location_id.in_(location_ids))
-    closed = set(db.session.execute(marks).all())
+    closed = {tuple(row) for row in db.session.execute(marks)}  # plain tuples hash fast
     result: dict[Key, Tally] = {}
-    for row in db.session.execute(query.execution_options(yield_per=5000)).scalars():
-        if (row.local_date, row.location_id) in closed:
-            result[(row.local_date, row.location_id, row.channel, row.kind)] = Tally(
-                **{name: getattr(row, name) for name in COUNTS})
+    for row in db.session.execute(query):
+        if (row[0], row[1]) in closed:
+            result[tuple(row[:4])] = Tally(*row[4:])
     total_days = (last - first).days + 1
     locations = (list(location_ids) if location_ids is not None
                  else list(db.session.scalars(select(Location.id))))

@@ -50,6 +50,11 @@ class Tally:
             self.due += number
         setattr(self, column, getattr(self, column) + number)
 
+    def values(self) -> tuple[int, ...]:
+        """The counts in ledger column order (``db.ledger.COUNTS``)."""
+        return (self.due, self.delivered, self.accepted, self.unconfirmed, self.failed,
+                self.undelivered, self.expired, self.never_planned, self.pending)
+
     def __add__(self, other: "Tally") -> "Tally":
         return Tally(**{name: getattr(self, name) + getattr(other, name) for name in COUNTS})
 
