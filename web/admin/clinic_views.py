@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from flask import abort, flash, redirect, url_for
 from flask_admin import expose
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -35,6 +36,22 @@ def _patient_name(view, context, model, name):
     return f"{patient.given_name} {patient.family_name}"
 
 
+class MissingFromSource(BaseSQLAFilter):
+    """Appointments the last complete upstream pull did not return: their reminders are held
+    back until upstream lists them again, and staff may want to check with the clinic."""
+
+    def __init__(self):
+        super().__init__(Appointment.missing_from_source_at, "Missing from source",
+                         options=(("yes", "Yes"), ("no", "No")))
+
+    def apply(self, query, value, alias=None):
+        column = Appointment.missing_from_source_at
+        return query.filter(column.is_not(None) if value == "yes" else column.is_(None))
+
+    def operation(self):
+        return "is"
+
+
 def _link(endpoint, text, **values):
     return Markup('<a href="{}">{}</a>').format(url_for(endpoint, **values), text)
 
@@ -42,11 +59,12 @@ def _link(endpoint, text, **values):
 class AppointmentView(PhoneSearch, GuardedModelView):
     roles = STAFF
     column_list = ("external_id", "patient", "patient.phone", "starts_at", "local_date",
-                   "location", "status", "revision")
-    column_labels: ClassVar[dict] = {"patient.phone": "Phone", "external_id": "Appointment"}
+                   "location", "status", "missing_from_source_at", "revision")
+    column_labels: ClassVar[dict] = {"patient.phone": "Phone", "external_id": "Appointment",
+                                     "missing_from_source_at": "Missing from source since"}
     column_searchable_list = ("external_id", "patient.given_name", "patient.family_name",
                               "patient.phone", "patient.external_id")
-    column_filters = ("local_date", "location.name", "status")
+    column_filters = ("local_date", "location.name", "status", MissingFromSource())
     column_default_sort = ("starts_at", True)
     column_formatters: ClassVar[dict] = {
         "patient": _patient_name,
