@@ -149,10 +149,11 @@ def _reopen(letter: DeadLetter) -> None:
 
 
 def replay_dead_letters(broker_url: str, *, queue: str | None = None,
-                        wanted: str | None = None) -> list[DeadLetter]:
+                        wanted: str | None = None, on_replayed=None) -> list[DeadLetter]:
     """Put dead letters back on their queue with a fresh retry budget; returns them.
 
     ``wanted`` is a Dramatiq message id or a notification id; None replays all.
+    ``on_replayed(letter)`` runs after each one (the CLI's progress).
     """
     replayed = []
     with _connect(broker_url) as connection:
@@ -172,6 +173,8 @@ def replay_dead_letters(broker_url: str, *, queue: str | None = None,
                                                     priority=options.get("broker_priority")))
                 channel.basic_ack(method.delivery_tag)
                 replayed.append(letter)
+                if on_replayed is not None:
+                    on_replayed(letter)
                 log.info("dead letter replayed", extra={
                     "queue": name, "message_id": letter.message_id,
                     "actor": letter.actor_name, "notification_id": letter.notification_id})

@@ -4,8 +4,13 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from actors.broker import QUEUES
-from actors.dead_letters import list_dead_letters, replay_dead_letters
+from actors.dead_letters import (
+    dead_letter_counts,
+    list_dead_letters,
+    replay_dead_letters,
+)
 from db import utcnow
+from web.progress import progress
 
 dead_letters = AppGroup("dead-letters",
                         help="List or replay the messages in the dead-letter queues (<queue>.XQ).")
@@ -56,11 +61,20 @@ def replay_command(queue, wanted):
     A notification that failed only because its retries ran out is re-opened (a recorded
     failed -> queued step) so that the replayed message sends it.
     """
-    replayed = replay_dead_letters(_broker_url(), queue=queue, wanted=wanted)
-    for letter in replayed:
+    url = _broker_url()
+    # All of them: the XQ depths are the total. One wanted id: no total worth a bar's end.
+    total = (None if wanted else
+             sum(n for q, n in dead_letter_counts(url).items() if queue in (None, q)))
+
+    def replayed_one(letter):
         click.echo(f"replayed {letter.message_id} ({letter.actor_name}, notification "
                    f"{letter.notification_id if letter.notification_id is not None else '-'}) "
                    f"to {letter.queue}")
+        step(note=letter.queue)
+
+    with progress("dead-letter replay", total=total, unit="letters") as step:
+        replayed = replay_dead_letters(url, queue=queue, wanted=wanted,
+                                       on_replayed=replayed_one)
     if wanted and not replayed:
         raise click.ClickException(f"no dead letter with id {wanted}")
     click.echo(f"{len(replayed)} dead letter(s) replayed.")

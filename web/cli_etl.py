@@ -1,14 +1,33 @@
 """``flask --app web etl ...``: pull upstream appointments by hand, see how fresh data is."""
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from actors.etl import pull_now
 from actors.etl.freshness import horizon, last_fresh_at, reminder_days
-from actors.etl.pull import NotConfigured
+from actors.etl.pull import NotConfigured, client_from_config
+from web.progress import progress
 
 etl = AppGroup("etl", help="Pull appointments from the upstream API.")
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+class _Reporting:
+    """The upstream client, counting pages and records as the pull reads them (the total
+    is unknown until the last page says there is no next one)."""
+
+    def __init__(self, client, step):
+        self._client, self._step, self._records = client, step, 0
+
+    def read_page(self, *args, **kwargs):
+        page = self._client.read_page(*args, **kwargs)
+        self._records += len(page.records)
+        self._step(note=f"{self._records} records")
+        return page
+
+    def close(self):
+        self._client.close()
 
 
 @etl.command("pull")
@@ -24,9 +43,14 @@ def pull(window_from, window_to):
     if start > end:
         raise click.UsageError(f"--from {start} is after --to {end}")
     try:
-        run = pull_now(start, end, trigger="cli")
+        client = client_from_config(current_app.config)
     except NotConfigured:
         raise click.UsageError("UPSTREAM_API_URL is not set") from None
+    with progress(f"etl pull {start} .. {end}", unit="pages") as step:
+        try:
+            run = pull_now(start, end, trigger="cli", client=_Reporting(client, step))
+        finally:
+            client.close()  # the pull closes it too; not when another pull holds the lock
     if run is None:
         raise click.ClickException("another pull is running; try again when it finishes")
     click.echo(f"run {run.id}: {start} .. {end}, "

@@ -6,9 +6,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from actors.reminders.plan import plan
+from actors.reminders.plan import PlanResult, plan
 from actors.reminders.status import COLUMNS, reminder_status
 from db import Location, db, utcnow
+from web.progress import progress
 
 reminders = AppGroup("reminders", help="Scheduled reminders: plan a day by hand, see its status.")
 
@@ -20,6 +21,30 @@ def _location_id(external_id: str) -> int:
     if found is None:
         raise click.BadParameter(f"no location with id {external_id!r}", param_hint="--location")
     return found
+
+
+def _plan_by_zone(now, *, day, location_ids, dry_run) -> PlanResult:
+    """plan() one time zone at a time (as it goes internally, in the same transaction), so
+    that the progress shows which zone is being planned; a million appointments take a
+    minute."""
+    query = select(Location.id, Location.timezone)
+    if location_ids:
+        query = query.where(Location.id.in_(location_ids))
+    zones: dict[str, list[int]] = {}
+    for location_id, tz in db.session.execute(query):
+        zones.setdefault(tz, []).append(location_id)
+    merged = PlanResult()
+    with progress("reminders plan", total=len(zones), unit="time zones") as step:
+        for tz, ids in sorted(zones.items()):
+            part = plan(now, day=day, location_ids=ids, dry_run=dry_run, source="cli")
+            for key, count in part.counts.items():
+                merged.counts[key] += count
+            merged.windows.update(part.windows)
+            merged.closed.extend(part.closed)
+            merged.overflows.extend(part.overflows)
+            merged.rows.extend(part.rows)
+            step(note=tz)
+    return merged
 
 
 @reminders.command("plan")
@@ -36,7 +61,7 @@ def plan_command(day, location, dry_run):
     if day is not None and day < now.date() - timedelta(days=1):
         raise click.BadParameter("that day's windows have closed", param_hint="--date")
     ids = [_location_id(location)] if location else None
-    result = plan(now, day=day, location_ids=ids, dry_run=dry_run, source="cli")
+    result = _plan_by_zone(now, day=day, location_ids=ids, dry_run=dry_run)
     if dry_run:
         db.session.rollback()
         for row in sorted(result.rows, key=lambda r: (r["location_id"], r["due_at"])):

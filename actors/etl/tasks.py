@@ -30,9 +30,10 @@ def pull_is_due() -> bool:
 
 
 def pull_now(window_from: date | None = None, window_to: date | None = None, *,
-             trigger: str, only_if_due: bool = False) -> SyncRun | None:
+             trigger: str, only_if_due: bool = False, client=None) -> SyncRun | None:
     """Pull the window (the rolling horizon by default); None when another pull is running
-    or, with ``only_if_due``, when a pull started less than ETL_INTERVAL_MINUTES ago."""
+    or, with ``only_if_due``, when a pull started less than ETL_INTERVAL_MINUTES ago.
+    ``client`` replaces the configured one (the CLI's reports each page it reads)."""
     default_from, default_to = horizon()
     with pull_lock() as acquired:
         if not acquired:
@@ -41,7 +42,8 @@ def pull_now(window_from: date | None = None, window_to: date | None = None, *,
         if only_if_due and not pull_is_due():
             db.session.rollback()
             return None
-        return run_pull(window_from or default_from, window_to or default_to, trigger=trigger)
+        return run_pull(window_from or default_from, window_to or default_to, trigger=trigger,
+                        client=client)
 
 
 @actor(queue_name="default", max_retries=0, time_limit=PULL_TIME_LIMIT_MS)

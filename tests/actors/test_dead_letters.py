@@ -66,6 +66,7 @@ def test_exhausted_message_is_listed_alerted_and_replayed(rabbit_app, rabbitmq_u
 
         replayed = cli(rabbit_app, "replay", "--id", str(failed.id))
         assert "1 dead letter(s) replayed." in replayed
+        assert "dead-letter replay: done, 1 letters (priority)" in replayed  # plain: no tty
         sent = wait_for_commits(lambda: notification().status == "sent" and notification(),
                         "the replayed send")
         assert len(twilio.sent_to(PHONE)) == 1

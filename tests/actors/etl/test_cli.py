@@ -23,6 +23,9 @@ def test_pull_prints_the_summary(etl_app, upstream):
                  "retries"):
         assert name in full.output
     assert "records     70" in full.output and "complete" in full.output
+    # Not a terminal: the progress is one plain line on stderr, out of the summary's way.
+    assert full.stderr.startswith("etl pull ") and ": done, 2 pages (70 records) in " in full.stderr
+    assert "etl pull" not in full.stdout
 
 
 def test_bad_dates_exit_2_with_a_message(etl_app):

@@ -44,6 +44,7 @@ def test_plan_then_status(make_app):
                                      "--date", today.isoformat()])
         assert result.exit_code == 0, result.output
         assert _count() == 3
+        assert result.stderr.startswith("reminders plan: 1/1 time zones (Etc/GMT")
         again = runner.invoke(args=["reminders", "plan", "--date", today.isoformat()])
         assert again.exit_code == 0 and _count() == 3
         status = runner.invoke(args=["reminders", "status", "--date", today.isoformat()])
