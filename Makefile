@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test up bench lint clean
+.PHONY: install run test fuzz up bench lint clean
 
 $(BIN)/flask: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ run: install
 ## The test suite against the local PostgreSQL and RabbitMQ.
 test: install
 	$(BIN)/pytest
+
+## Longer property-based fuzzing of the API from its OpenAPI document (schemathesis, signed
+## requests, every check), on fresh random seeds; make test runs 300 cases of the same test.
+FUZZ_EXAMPLES ?= 2500
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(BIN)/pytest -q -s tests/web/test_openapi_fuzz.py
 
 ## The real deployment's processes (Procfile) against local RabbitMQ and PostgreSQL.
 up: install

@@ -9,6 +9,12 @@ from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+#: Past this a list page is empty anyway; beyond it an OFFSET overflows PostgreSQL's bigint.
+MAX_PAGE = 100_000
+#: A name, a phone number or an e-mail address; longer is not a search staff type.
+MAX_SEARCH_CHARS = 200
+MAX_FILTER_CHARS = 200
+
 EVERYONE = ("viewer", "staff", "admin")
 STAFF = ("staff", "admin")
 ADMIN = ("admin",)
@@ -65,3 +71,24 @@ class GuardedModelView(Guarded, ModelView):
     can_view_details = False
     can_set_page_size = True
     page_size = 50
+
+    def _get_list_extra_args(self):
+        """The list's query-string parameters, bounded: a page number PostgreSQL can offset
+        by, a sort column that exists, and search or filter text the database can compare
+        (no NUL or other control character, no lone surrogate, a sane length)."""
+        args = super()._get_list_extra_args()
+        sortable = len(self._sortable_columns or ()) if hasattr(self, "_sortable_columns") else 0
+        return args.clone(
+            page=min(max(args.page or 0, 0), MAX_PAGE),
+            page_size=args.page_size if args.page_size in self.page_size_options else 0,
+            sort=args.sort if args.sort is not None and 0 <= args.sort < sortable else None,
+            search=_searchable(args.search, MAX_SEARCH_CHARS),
+            filters=[(index, name, value) for index, name, value in (args.filters or [])
+                     if _searchable(value, MAX_FILTER_CHARS) is not None] or None)
+
+
+def _searchable(text: str | None, limit: int) -> str | None:
+    if not text or len(text) > limit or not text.isprintable() or any(
+            "\ud800" <= c <= "\udfff" for c in text):
+        return None
+    return text
