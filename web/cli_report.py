@@ -6,7 +6,7 @@ live. ``report rebuild`` recomputes the stored ledger of past days.
 """
 import csv
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 import click
 from flask.cli import AppGroup
@@ -17,6 +17,7 @@ from actors.accounting.call_list import call_list
 from actors.accounting.tally import percent
 from db import Location, db, utcnow
 from db.ledger import COUNTS
+from web.progress import progress
 
 report = AppGroup("report", help="Delivery figures: the ledger per clinic day.")
 
@@ -52,12 +53,25 @@ def _locations(external_ids) -> tuple[dict[int, str], list[int] | None]:
     return names, [by_external[e] for e in external_ids]
 
 
-def delivery_rows(first: date, last: date, *, location_ids=None) -> list[tuple]:
+def _months(first: date, last: date):
+    """The range in pieces of a month at most, for progress over a year."""
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=30))
+        yield start, end
+        start = end + timedelta(days=1)
+
+
+def delivery_rows(first: date, last: date, *, location_ids=None, step=None) -> list[tuple]:
     """The report's rows (``HEADER`` order), sorted; rate as a fraction or None."""
     names = dict(db.session.execute(select(Location.id, Location.external_id)).all())
-    tallies = ledger.tallies_between(first, last, location_ids=location_ids)
-    rows = [(day, names[location_id], channel, kind, *t.values(), t.rate)
-            for (day, location_id, channel, kind), t in tallies.items()]
+    rows = []
+    for start, end in _months(first, last):
+        tallies = ledger.tallies_between(start, end, location_ids=location_ids)
+        rows.extend((day, names[location_id], channel, kind, *t.values(), t.rate)
+                    for (day, location_id, channel, kind), t in tallies.items())
+        if step is not None:
+            step((end - start).days + 1)
     return sorted(rows, key=lambda row: row[:4])
 
 
@@ -72,7 +86,8 @@ def delivery_command(first, last, locations, output):
     """Due, reached and not reached per day, location, channel and kind, with the rate."""
     first_day, last_day = _range(first, last)
     _, location_ids = _locations(locations)
-    rows = delivery_rows(first_day, last_day, location_ids=location_ids)
+    with progress("report delivery", total=(last_day - first_day).days + 1, unit="days") as step:
+        rows = delivery_rows(first_day, last_day, location_ids=location_ids, step=step)
     if output == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(HEADER)

@@ -119,7 +119,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_consent_changes_patient_id'), ['patient_id'], unique=False)
 
     op.create_table('notifications',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('appointment_id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -139,7 +139,7 @@ def upgrade():
     sa.Column('error_code', sa.String(length=32), nullable=True),
     sa.Column('reason', sa.String(length=200), nullable=True),
     sa.Column('segments', sa.Integer(), nullable=True),
-    sa.Column('fallback_of_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('fallback_of_id', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_notifications_appointment_id_appointments')),
@@ -155,8 +155,8 @@ def upgrade():
         batch_op.create_index('ix_notifications_status_due_at', ['status', 'due_at'], unique=False)
 
     op.create_table('notification_events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('notification_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('notification_id', sa.BigInteger(), nullable=False),
     sa.Column('from_status', sa.String(length=16), nullable=True),
     sa.Column('to_status', sa.String(length=16), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),

@@ -22,7 +22,7 @@ def _csv_totals(app, location, day) -> dict:
         "report", "delivery", "--from", day.isoformat(), "--to", day.isoformat(),
         "--location", location.external_id, "--format", "csv"])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
     totals = {}
     for row in rows:
         assert row["date"] == day.isoformat() and row["location"] == location.external_id

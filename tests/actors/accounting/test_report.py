@@ -30,8 +30,8 @@ def test_csv_has_the_documented_columns_and_one_row_per_slice(app):
     result = run(app, "delivery", "--from", (today - timedelta(days=2)).isoformat(),
                  "--to", today.isoformat(), "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert ",".join(HEADER) == COLUMNS and result.output.splitlines()[0] == COLUMNS
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert ",".join(HEADER) == COLUMNS and result.stdout.splitlines()[0] == COLUMNS
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
     slices = [(r["date"], r["location"], r["channel"], r["kind"]) for r in rows]
     assert len(slices) == len(set(slices))
     assert {(r["location"], r["channel"], r["kind"]) for r in rows} == {
@@ -41,7 +41,7 @@ def test_csv_has_the_documented_columns_and_one_row_per_slice(app):
     assert (other_email["due"], other_email["failed"], other_email["rate"]) == ("1", "1", "0.0000")
 
     table = run(app, "delivery", "--from", today.isoformat(), "--to", today.isoformat())
-    assert table.exit_code == 0 and table.output.split()[:len(HEADER)] == list(HEADER)
+    assert table.exit_code == 0 and table.stdout.split()[:len(HEADER)] == list(HEADER)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -66,7 +66,7 @@ def test_closed_days_come_from_the_ledger_and_survive_pruning(app):
     db.session.execute(text("UPDATE notifications SET due_at = due_at - interval '1 day'"))
     db.session.commit()
     before = run(app, "delivery", "--from", day.isoformat(), "--to", day.isoformat(),
-                 "--format", "csv").output
+                 "--format", "csv").stdout
     rebuild(day, day)
     db.session.commit()
     # Old notifications pruned (as a retention job would): the closed day still reads the same.
@@ -74,5 +74,5 @@ def test_closed_days_come_from_the_ledger_and_survive_pruning(app):
     db.session.execute(delete(Notification))
     db.session.commit()
     after = run(app, "delivery", "--from", day.isoformat(), "--to", day.isoformat(),
-                "--format", "csv").output
+                "--format", "csv").stdout
     assert after == before and "L-MIX" in after
