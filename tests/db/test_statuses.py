@@ -27,8 +27,8 @@ def test_every_status_moves_on_or_is_terminal_and_is_in_one_group():
 
 @pytest.mark.parametrize("statement", [
     "UPDATE notifications SET status = 'sent-ish'",
-    "INSERT INTO notification_events (notification_id, to_status, at, source) "
-    "SELECT id, 'bogus', now(), 'test' FROM notifications",
+    ("INSERT INTO notification_events (notification_id, to_status, at, source) "
+    "SELECT id, 'bogus', now(), 'test' FROM notifications"),
 ])
 def test_the_database_refuses_a_status_outside_the_vocabulary(client, statement):
     post_event(client, "appointment.created", appointment())
