@@ -3,9 +3,11 @@ import os
 
 from flask import Flask
 
+from web.cli_errors import one_line_errors
 from web.config import ConfigError, refuse_dev_secrets, settings_from_env
 
 
+@one_line_errors  # flask --app web …: a refused setting or a service down is one line
 def create_app(config: dict | None = None) -> Flask:
     """Build the app from the environment, with ``config`` overriding it (tests)."""
     app = Flask(__name__, instance_relative_config=True)
