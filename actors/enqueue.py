@@ -20,10 +20,12 @@ def _send_pending(session):
     for actor, args, options in pending:
         try:
             actor.send_with_options(args=args, **options)
-        except Exception:
+        except Exception as error:
             # The row is committed in a state the sweep re-enqueues; losing the
-            # message here delays it, it does not lose it.
-            log.exception("enqueue after commit failed", extra={"actor": actor.actor_name})
+            # message here delays it, it does not lose it: a WARNING, not an error
+            # with a traceback per request while RabbitMQ is away.
+            log.warning("enqueue after commit failed; the sweep re-enqueues it",
+                        extra={"actor": actor.actor_name, "error": type(error).__name__})
 
 
 @event.listens_for(Session, "after_rollback")

@@ -54,7 +54,8 @@ class ConsoleEmail:
     def __init__(self, stream=None):
         self.stream = stream
 
-    def send_email(self, to: str, subject: str, text: str, html: str) -> str:
+    def send_email(self, to: str, subject: str, text: str, html: str, *,
+                   notification_id: int | None = None) -> str:
         message_id = f"console-email-{next(_ids)}"
         _print(self.stream, _block(f"E-mail to {to} ({message_id})",
                                    [f"Subject: {subject}", "", *text.splitlines()]))

@@ -5,6 +5,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from actors.channels.errors import PermanentError, RetryableError
+from actors.links import unsubscribe_headers
 
 
 class SmtpEmail:
@@ -16,13 +17,16 @@ class SmtpEmail:
         self.username, self.password = username, password
         self.starttls, self.timeout = starttls, timeout
 
-    def send_email(self, to: str, subject: str, text: str, html: str) -> str:
+    def send_email(self, to: str, subject: str, text: str, html: str, *,
+                   notification_id: int | None = None) -> str:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject
         message_id = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         message["Message-ID"] = message_id
+        for name, value in unsubscribe_headers(notification_id).items():  # RFC 8058
+            message[name] = value
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         try:

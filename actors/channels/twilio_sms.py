@@ -1,4 +1,5 @@
 """SMS through Twilio's official client."""
+import json
 import logging
 
 import requests
@@ -72,3 +73,35 @@ class TwilioSms:
         except (requests.Timeout, requests.ConnectionError, TwilioException) as error:
             raise RetryableError(type(error).__name__, "could not reach Twilio") from None
         return message.sid
+
+    def find_sent(self, to: str, body: str, since) -> tuple[str, str] | None:
+        """(sid, Twilio status) of a message with ``body`` sent to ``to`` since ``since``.
+
+        Asked before a send whose earlier attempt has no known outcome (a crash or a timeout
+        after Twilio may have accepted it): adopting the message it finds is what keeps a
+        retry from reaching the patient twice. Twilio filters ``DateSent`` by day, so the
+        exact time is compared here; ``date_sent`` may be empty while a message is queued.
+        """
+        try:
+            for message in self.client.messages.list(to=to, date_sent_after=since,
+                                                     page_size=50, limit=200):
+                sent = message.date_sent or message.date_created
+                if message.body == body and (sent is None or sent >= since):
+                    return message.sid, message.status
+        except TwilioRestException as error:
+            raise classify(error) from None
+        except TwilioException as error:
+            # A list page that is not 200 comes as TwilioException(text, response). Not
+            # knowing whether it went, a retry asks again (never a second message).
+            raise RetryableError(_page_error(error), "could not ask Twilio") from None
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise RetryableError(type(error).__name__, "could not reach Twilio") from None
+        return None
+
+
+def _page_error(error: TwilioException) -> str:
+    response = error.args[1] if len(error.args) > 1 else None
+    try:
+        return str(json.loads(response.text).get("code") or response.status_code)
+    except (AttributeError, TypeError, ValueError):
+        return type(error).__name__

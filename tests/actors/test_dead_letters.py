@@ -51,7 +51,7 @@ def test_exhausted_message_is_listed_alerted_and_replayed(rabbit_app, rabbitmq_u
 
         listing = cli(rabbit_app, "list")
         assert "send_priority" in listing and f" {failed.id} " in listing
-        assert "RetryableError: 20503" in listing and "1 dead letter(s)." in listing
+        assert "provider error 20503" in listing and "1 dead letter(s)." in listing
         assert cli(rabbit_app, "list", "--queue", "sms") == "No dead letters.\n"
         assert PHONE not in listing and PATIENT["family_name"] not in listing
 

@@ -1,0 +1,65 @@
+"""Retries as Dramatiq means them: ``dramatiq.Retry`` with the delay Dramatiq would use.
+
+A retry is normal work: the Retries middleware re-enqueues the message after the delay, the
+worker logs no error and Sentry's Dramatiq integration records no event for a ``Retry``;
+the actor logs one WARNING line naming the notification and the provider's code.
+
+The delay is ``dramatiq.common.compute_backoff`` with the message's own backoff options, so
+the deadline check sees the very delay the message will wait. A database outage is retried
+too, without end and without using up the message's retries: the outage is not the
+message's fault, and it must not send the message to the dead-letter queue
+(docs/architecture.md, "Crashes and outages").
+"""
+from datetime import datetime, timedelta
+
+import dramatiq
+from dramatiq.common import compute_backoff
+from dramatiq.middleware import CurrentMessage
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from db import utcnow
+
+#: The longest wait between two tries while the database is unreachable.
+OUTAGE_MAX_BACKOFF_MS = 10_000
+_OUTAGES = "outage_retries"  # a message option: the tries the database was away for
+
+
+class DatabaseUnavailable(dramatiq.Retry):
+    """The database could not be reached; try the message again once it is back."""
+
+
+def database_unavailable(error: BaseException) -> bool:
+    if isinstance(error, (OperationalError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _options() -> dict:
+    message = CurrentMessage.get_current_message()
+    return message.options if message is not None else {}
+
+
+def next_delay_ms() -> int:
+    """The delay before the next try of the current message, as the Retries middleware
+    would compute it from the message's retries and backoff options."""
+    options = _options()
+    _, delay = compute_backoff(options.get("retries", 0), factor=options.get("min_backoff", 1000),
+                               max_backoff=options.get("max_backoff", 30_000))
+    return delay
+
+
+def next_try_at(delay_ms: int) -> datetime:
+    return utcnow() + timedelta(milliseconds=delay_ms)
+
+
+def outage_retry(what: str) -> DatabaseUnavailable:
+    """The Retry to raise when the database is away: waits at most 10 s between tries and
+    leaves the message's retries as they were (the middleware adds the one taken here)."""
+    options = _options()
+    outages = options.get(_OUTAGES, 0)
+    options[_OUTAGES] = outages + 1
+    options["retries"] = options.get("retries", 0) - 1
+    _, delay = compute_backoff(outages, factor=options.get("min_backoff", 1000),
+                               max_backoff=OUTAGE_MAX_BACKOFF_MS)
+    return DatabaseUnavailable(f"{what}: database unavailable", delay=delay)
