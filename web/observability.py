@@ -11,6 +11,7 @@ from sentry_sdk.integrations.dramatiq import DramatiqIntegration
 from sentry_sdk.integrations.flask import FlaskIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
 
+from web.access_log import adopt_gunicorn_logs
 from web.redaction import redact, redact_deep
 
 _HANDLER_NAME = "patient-notifier-json"
@@ -68,6 +69,8 @@ def init_logging(app) -> None:
         root.addHandler(handler)
     handler.setFormatter(json_formatter() if app.config["BROKER_URL"] else DevFormatter())
     root.setLevel(app.config["LOG_LEVEL"])
+    # Under gunicorn its access log (query strings: admin searches) and error log too.
+    adopt_gunicorn_logs(json_formatter)
     # Libraries that would log request bodies (numbers, addresses) at INFO or DEBUG, and
     # the embedded dev database's start/stop chatter.
     for noisy in ("twilio", "botocore", "urllib3", "pika", "alembic.runtime.plugins", "pgserver"):
