@@ -177,12 +177,18 @@ SETTINGS: list[Setting] = [
             doc="share of the window kept free for retries; a plan that needs it alerts"),
     Setting("SWEEP_STUCK_AFTER_SECONDS", 600, _positive_int,
             doc="a notification queued or sending this long without progress is re-enqueued"),
+    Setting("SWEEP_PRIORITY_STUCK_AFTER_SECONDS", 120, _positive_int,
+            doc="the same for change and cancellation notices (the priority queue), whose "
+                "message may have been lost while RabbitMQ was away"),
     Setting("DISPATCH_BATCH_SIZE", 1000, _positive_int,
             doc="due reminders moved to queued per transaction by the tick"),
     Setting("DISPATCH_ENQUEUE_THREADS", 4, _positive_int,
             doc="threads the tick publishes reminders with (one broker confirm each at a time)"),
     Setting("SCHEDULER_LOCK_RETRY_SECONDS", 5.0, _positive_float,
             doc="how often a standby scheduler tries to take over the scheduler lock"),
+    Setting("SCHEDULER_LOCK_CHECK_SECONDS", 5.0, _positive_float,
+            doc="how often the scheduler checks that its lock's connection is alive (and "
+                "retakes the lock after a database blip)"),
     # --- Admin for clinic staff ---
     Setting("SECRET_KEY", DEV_SECRET_KEY,
             doc="signs sessions and CSRF tokens; production (BROKER_URL set) refuses the default"),

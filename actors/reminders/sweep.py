@@ -7,6 +7,7 @@ harmless), and marks reminders whose deadline passed unsent ``expired``, telling
 import logging
 from datetime import datetime, timedelta
 
+from dramatiq.errors import BrokerError
 from flask import current_app
 from sqlalchemy import or_, select, update
 
@@ -38,12 +39,17 @@ def _expire(now: datetime) -> list[int]:
 
 def _stuck(now: datetime, limit: int) -> list[tuple[int, str]]:
     n = Notification
-    before = now - timedelta(seconds=current_app.config["SWEEP_STUCK_AFTER_SECONDS"])
+    config = current_app.config
+    before = now - timedelta(seconds=config["SWEEP_STUCK_AFTER_SECONDS"])
+    # A change notice is picked up within a second, never behind a backlog of reminders:
+    # one still queued after a couple of minutes lost its message (its enqueue after commit
+    # failed while RabbitMQ was away) and must not wait the reminders' ten minutes.
+    priority_before = now - timedelta(seconds=config["SWEEP_PRIORITY_STUCK_AFTER_SECONDS"])
     stuck = db.session.execute(
         select(n.id, n.kind, n.channel).where(
             n.status.in_(("queued", "sending")),
             or_(n.claimed_until.is_(None), n.claimed_until <= now),
-            n.queued_at <= before,
+            or_(n.queued_at <= before, (n.kind != "reminder") & (n.queued_at <= priority_before)),
             or_(n.deadline_at.is_(None), n.deadline_at > now))
         .order_by(n.queued_at).limit(limit)
         .with_for_update(skip_locked=True)).all()
@@ -54,6 +60,18 @@ def _stuck(now: datetime, limit: int) -> list[tuple[int, str]]:
     return [(row.id, row.channel if row.kind == "reminder" else "priority") for row in stuck]
 
 
+def owed_again(now: datetime, ids: list[int] | None = None) -> None:
+    """Rows queued at ``now`` whose messages may not have reached RabbitMQ (it was away):
+    dated back so that the next sweep hands them over again. The caller's session is clean.
+    """
+    n = Notification
+    before = now - timedelta(seconds=current_app.config["SWEEP_STUCK_AFTER_SECONDS"])
+    match = n.id.in_(ids) if ids is not None else n.queued_at == now
+    db.session.execute(update(n).where(match, n.status.in_(("queued", "sending")))
+                       .values(queued_at=before))
+    db.session.commit()
+
+
 def sweep(now: datetime, *, limit: int | None = None) -> dict:
     """Expire what missed its window, then re-enqueue what is stuck; returns the counts."""
     app = current_app._get_current_object()
@@ -62,6 +80,10 @@ def sweep(now: datetime, *, limit: int | None = None) -> dict:
     requeued = _stuck(now, limit or app.config["DISPATCH_BATCH_SIZE"])
     db.session.commit()
     if requeued:
-        publish(app, requeued)
+        try:
+            publish(app, requeued)
+        except BrokerError:
+            owed_again(now, [row[0] for row in requeued])
+            raise
         log.warning("stuck notifications re-enqueued", extra={"count": len(requeued)})
     return {"expired": len(expired), "requeued": len(requeued)}

@@ -10,13 +10,15 @@ import logging
 from contextlib import contextmanager
 from datetime import datetime
 
+from dramatiq.errors import BrokerError
 from periodiq import cron
 from sqlalchemy import func, select
 
 from actors.broker import actor
 from actors.reminders.dispatch import dispatch
 from actors.reminders.plan import plan
-from actors.reminders.sweep import sweep
+from actors.reminders.sweep import owed_again, sweep
+from actors.retries import database_unavailable
 from db import db, utcnow
 from db.alert_cursors import REMINDER_TICK, mark_tick
 
@@ -44,7 +46,14 @@ def run_tick(now: datetime | None = None, **dispatch_options) -> dict | None:
             return None
         planned = plan(now)
         db.session.commit()
-        dispatched = dispatch(now, **dispatch_options)
+        try:
+            dispatched = dispatch(now, **dispatch_options)
+        except BrokerError:
+            # RabbitMQ is away: what this tick queued stays ``queued``; the next sweep
+            # hands it over again rather than waiting out SWEEP_STUCK_AFTER_SECONDS.
+            db.session.rollback()
+            owed_again(now)
+            raise
         swept = sweep(now)
         mark_tick(REMINDER_TICK, now)  # what /metrics exports: Prometheus watches the tick
         db.session.commit()
@@ -53,7 +62,20 @@ def run_tick(now: datetime | None = None, **dispatch_options) -> dict | None:
 
 @actor(queue_name="default", periodic=cron("* * * * *"), max_retries=0, time_limit=300_000)
 def reminder_tick():
-    """The scheduler's minute: a failed tick is simply replaced by the next one."""
-    outcome = run_tick()
+    """The scheduler's minute: a failed tick is simply replaced by the next one, so an
+    outage is one WARNING line a minute, not an error with a traceback."""
+    try:
+        outcome = run_tick()
+    except BrokerError as error:
+        log.warning("reminder tick stopped: RabbitMQ unavailable; the next tick resumes",
+                    extra={"error": type(error).__name__})
+        return
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
+        db.session.rollback()
+        log.warning("reminder tick skipped: database unavailable",
+                    extra={"error": type(error).__name__})
+        return
     if outcome:
         log.info("reminder tick", extra=outcome)
