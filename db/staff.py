@@ -53,7 +53,8 @@ class StaffUser(db.Model, UserMixin):
     # Optional second factor (authenticator app); the secret is encrypted by Flask-Security.
     tf_primary_method: Mapped[str | None] = mapped_column(String(64))
     tf_totp_secret: Mapped[str | None] = mapped_column(String(255))
-    # Lock-out: wrong passwords in a row; locked_at set at the limit, cleared by an admin.
+    # Lock-out: wrong passwords in a row; locked_at set at the limit, lifted when its time
+    # is up (web.admin.throttle) or by an admin.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_at = mapped_column(UTCDateTime, nullable=True)
     last_login_at = mapped_column(UTCDateTime, nullable=True)
@@ -70,8 +71,8 @@ class StaffUser(db.Model, UserMixin):
         if self.locked_at is None:
             return False
         if form_error is not None:
-            form_error.append("This account is locked after too many wrong passwords; "
-                              "ask an administrator to unlock it.")
+            form_error.append("This account is locked for a while after too many wrong "
+                              "passwords; try again later, or ask an administrator.")
         return True
 
     @property

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from db import StaffRole, StaffUser, db, utcnow
 from db.staff import ROLES
+from web.admin import throttle
 from web.admin.audit import record
 from web.config import DEV_PASSWORD_SALT, DEV_SECRET_KEY, ConfigError
 
@@ -89,12 +90,12 @@ def _settings(config) -> dict:
 
 
 def _on_failed_login(app, user=None, auth_type=None, tfa=False, **_):
-    """Count wrong passwords in a row; at the limit the account locks until an admin unlocks."""
+    """Count wrong passwords in a row; each ADMIN_LOCKOUT_ATTEMPTS of them lock the account
+    for a while (web.admin.throttle: longer each time; an admin can unlock sooner)."""
     if user is None:
         return
     user.failed_logins = (user.failed_logins or 0) + 1
-    locked_now = (user.locked_at is None
-                  and user.failed_logins >= current_app.config["ADMIN_LOCKOUT_ATTEMPTS"])
+    locked_now = throttle.locks_now(user, current_app.config)
     if locked_now:
         user.locked_at = utcnow()
     record("login-failed", "staff_user", user.id, account=user.email,
@@ -142,6 +143,7 @@ def init_app(app) -> None:
 
     store = SQLAlchemyUserDatastore(db, StaffUser, StaffRole)
     Security().init_app(app, store, datetime_factory=utcnow)
+    throttle.init_app(app)  # after Security: it wraps the login view
 
     https = app.config["SESSION_COOKIE_SECURE"]
     Talisman(app, force_https=False,  # TLS ends at the ingress; HSTS tells browsers to stay
