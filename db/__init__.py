@@ -6,6 +6,7 @@ from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent
 from db.ledger import ClinicDay, DeliveryDay
 from db.notifications import Notification, NotificationEvent
+from db.pauses import SendPause  # noqa: F401 - registers send_pauses with the metadata
 from db.sync import QuarantinedRecord, SyncRun, SyncSeen
 from db.staff import AuditEntry, StaffRole, StaffUser, TemplateVersion, latest_template
 from db.creation import create_notifications, create_notifications_from

@@ -54,3 +54,5 @@ def init_app(app) -> None:
     cli_reminders.init_app(app)
     from web import cli_report
     cli_report.init_app(app)
+    from web import cli_pause
+    cli_pause.init_app(app)

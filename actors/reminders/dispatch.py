@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from actors.delivery import SEND_ACTORS, send_options
+from actors.pauses import not_paused
 from db import Notification, db, move_many
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def dispatch(now: datetime, *, batch_size: int | None = None, after_commit=None)
     while True:
         due = (select(Notification.id, Notification.status)
                .where(Notification.status == "planned", Notification.kind == "reminder",
-                      Notification.due_at <= now)
+                      Notification.due_at <= now, not_paused())
                .order_by(Notification.due_at).limit(batch_size))
         rows = [(row.id, row.channel) for row in
                 move_many(due, to="queued", source="dispatch", now=now)]
