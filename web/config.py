@@ -244,6 +244,9 @@ SETTINGS: list[Setting] = [
             doc="least time between two e-mails about the same alert (digests count the rest)"),
     Setting("ALERT_QUIET_MINUTES", 60, _positive_int,
             doc="a failure alert resolves after this long without a new failure"),
+    Setting("RUNBOOK_URL", "docs/operations.md",
+            doc="where on-call reads docs/operations.md (e.g. its address in the code host); "
+                "each alert e-mail links to its kind's section there"),
     Setting("DELIVERY_RATE_TARGET", 0.99, _positive_float,
             doc="alert when a clinic's delivery rate on a channel today falls below this"),
     Setting("DELIVERY_RATE_MIN_VOLUME", 50, _positive_int,
