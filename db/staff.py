@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import BigId, UTCDateTime, db, utcnow
+from db.password_salt import verify_with_previous_salt
 
 ROLES = ("admin", "staff", "viewer")
 
@@ -65,6 +66,11 @@ class StaffUser(db.Model, UserMixin):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     roles = relationship(StaffRole, secondary=staff_roles_users, lazy="selectin")
+
+    def verify_and_update_password(self, password: str) -> bool:
+        """Flask-Security's check, then the previous salt's while one is being rotated out."""
+        return super().verify_and_update_password(password) or \
+            verify_with_previous_salt(self, password)
 
     def is_locked(self, form_error=None) -> bool:
         """Flask-Security asks this after the password checked out; a locked account stays out."""

@@ -72,6 +72,20 @@ def _fraction(value: str) -> float:
     return number
 
 
+def _versioned_keys(value: str) -> dict[str, str]:
+    """``2=new-key,1=old-key`` as Flask-Security's ``SECURITY_TOTP_SECRETS`` dict."""
+    keys = {}
+    for part in value.split(","):
+        version, _, key = part.strip().partition("=")
+        if not version.isdigit() or int(version) < 1 or len(key) < 16:
+            raise ValueError("expected VERSION=KEY pairs, comma-separated, e.g. 2=...,1=... "
+                             "(versions are whole numbers from 1, keys 16 characters or more)")
+        if str(int(version)) in keys:
+            raise ValueError(f"version {version} is given twice")
+        keys[str(int(version))] = key
+    return keys
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -196,6 +210,16 @@ SETTINGS: list[Setting] = [
             doc="salt of staff login tokens; production (BROKER_URL set) refuses the default"),
     Setting("SECURITY_TOTP_SECRET", None,
             doc="key that encrypts staff authenticator secrets; defaults to SECRET_KEY"),
+    # Rotation (web/rotation.py; docs/operations.md "Rotate every secret").
+    Setting("SECRET_KEY_PREVIOUS", None,
+            doc="the SECRET_KEY being rotated out: sessions and tokens it signed stay valid"),
+    Setting("SECURITY_PASSWORD_SALT_PREVIOUS", None,
+            doc="the salt being rotated out: a staff password made under it logs in once "
+                "more and is rehashed under SECURITY_PASSWORD_SALT"),
+    Setting("SECURITY_TOTP_SECRETS", None, _versioned_keys,
+            doc="versioned keys of staff authenticator secrets, VERSION=KEY comma-separated "
+                "(2=new,1=old): the highest encrypts, each listed decrypts; replaces "
+                "SECURITY_TOTP_SECRET"),
     Setting("ADMIN_LOCKOUT_ATTEMPTS", 10, _positive_int,
             doc="wrong passwords in a row that lock a staff account for a while"),
     Setting("ADMIN_LOCKOUT_MINUTES", 15, _positive_int,

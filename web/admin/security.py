@@ -18,6 +18,7 @@ from db.staff import ROLES
 from web.admin import throttle
 from web.admin.audit import record
 from web.config import DEV_PASSWORD_SALT, DEV_SECRET_KEY, ConfigError
+from web.rotation import rotation_settings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,6 @@ def _settings(config) -> dict:
         "SECURITY_TWO_FACTOR_REQUIRED": False,
         "SECURITY_TWO_FACTOR_ENABLED_METHODS": ["authenticator"],
         "SECURITY_TWO_FACTOR_RESCUE_EMAIL": False,
-        "SECURITY_TOTP_SECRETS": {"1": config["SECURITY_TOTP_SECRET"] or config["SECRET_KEY"]},
         "SECURITY_TOTP_ISSUER": "patient-notifier",
         # Our own `users create` (roles, exit codes) replaces Flask-Security's CLI.
         "SECURITY_CLI_USERS_NAME": False,
@@ -133,6 +133,8 @@ def init_app(app) -> None:
             app.config[key] = value
         else:
             app.config.setdefault(key, value)
+    # Set outright: both keys exist already (Flask's, and ours from web/config.py).
+    app.config.update(rotation_settings(app.config))
 
     csrf = CSRFProtect(app)
 
