@@ -7,6 +7,8 @@ upgrade trips over. The schema is compared as PostgreSQL describes it, not as th
 because older revisions have no models any more.
 """
 import os
+import re
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -108,3 +110,12 @@ def test_the_head_downgrades_to_base_one_step_at_a_time_with_rows_in_it(empty_ap
         downgrade(revision="-1")
     assert current() is None
     assert all(not rows for name, rows in schema().items()), schema()
+
+
+def test_the_rollback_guide_lists_every_revision_in_chain_order():
+    """docs/operations.md "Roll back a release" names the revision to go to from its table."""
+    guide = (Path(MIGRATIONS).parents[1] / "docs" / "operations.md").read_text()
+    section = guide.split("## Roll back a release", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| (\d{4}) \|", section, flags=re.MULTILINE)
+    assert listed == revisions()
+    assert "flask --app web db downgrade" in section
