@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test fuzz up bench lint clean
+.PHONY: install run test fuzz up bench chaos lint clean
 
 $(BIN)/flask: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench/.venv-celery/bin/celery: bench/celery_peer/requirements.txt
 bench: install bench/.venv-celery/bin/celery
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.run --scale $(BENCH_SCALE)
+
+## The fault scenarios' long versions (tests/faults: 2,000-reminder batches, 10 SIGKILLs,
+## RabbitMQ away 30 s, PostgreSQL away 60 s), each printing messages, lost, duplicates and
+## the time to drain after the fault; make test runs their short versions.
+chaos: install
+	CHAOS=long $(BIN)/pytest -q -s -p no:randomly tests/faults/test_scenarios.py
 
 lint: install
 	$(BIN)/ruff check actors web scheduler db fakes tests

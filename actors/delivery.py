@@ -46,8 +46,6 @@ from db.transitions import MISSING_FROM_SOURCE
 
 log = logging.getLogger(__name__)
 
-#: While an attempt holds this lease, a duplicate message for the same notification waits.
-LEASE = timedelta(seconds=90)
 TIME_LIMIT_MS = 60_000
 #: Clocks differ: the provider's list is asked from this long before our first attempt.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -135,7 +133,9 @@ def _claim(notification_id: int):
             NotificationEvent.notification_id == notification.id,
             NotificationEvent.to_status == Status.SENDING))
     notification.attempts += 1
-    notification.claimed_until = now + LEASE
+    # While the lease lasts a duplicate message waits; once it runs out, the attempt is
+    # presumed dead and the next try asks the provider before sending (_find_sent).
+    notification.claimed_until = now + timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
     appointment, patient = notification.appointment, notification.patient
     rendered = render(notification.kind, notification.channel,
                       context_for(appointment, patient, appointment.location, notification),
@@ -274,6 +274,9 @@ def _deliver(notification_id: int) -> None:
 def mark_retries_exhausted(message_data: dict, retry_info: dict) -> None:
     """Dramatiq gave up on a message: the notification failed technically; on-call hears."""
     notification_id = message_data["args"][0]
+    if not isinstance(notification_id, int):  # a malformed message: nothing to mark
+        log.error("send retries exhausted for a message without a notification id")
+        return
     try:
         _mark_failed(notification_id)
     except Exception as error:

@@ -138,6 +138,10 @@ SETTINGS: list[Setting] = [
             doc="connect and read timeout for every provider call"),
     # --- Delivery ---
     Setting("SEND_MAX_RETRIES", 8, int, doc="retries of a retryable provider error"),
+    Setting("SEND_LEASE_SECONDS", 90, _positive_int,
+            doc="how long a send attempt holds its notification; past it the attempt is "
+                "presumed dead and the provider is asked before sending again (keep it above "
+                "PROVIDER_TIMEOUT_SECONDS)"),
     Setting("PRIORITY_MIN_BACKOFF_MS", 500, _positive_int,
             doc="first retry delay of an immediate update (doubles, with jitter)"),
     Setting("PRIORITY_MAX_BACKOFF_MS", 30000, _positive_int,
