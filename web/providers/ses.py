@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, request
 from sqlalchemy import func, select
 
 from actors.constraints import NO_CONTROL, column_length
+from actors.receipts import accepted
 from db import ConsentChange, Notification, Patient, db, record_consent, transition
 from web import json_body
 from web.providers.sns import (
@@ -94,6 +95,13 @@ def _text(value, limit: int) -> str | None:
     return None
 
 
+def _tagged(payload: dict) -> int | None:
+    """The notification id of the send's ``notification`` tag (``mail.tags``), if any."""
+    values = _object(_object(payload.get("mail")).get("tags")).get("notification")
+    value = values[0] if isinstance(values, list) and values else None
+    return int(value) if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value) else None
+
+
 def _addresses(recipients) -> list[str]:
     limit = column_length(Patient.email)
     return [address for r in (recipients if isinstance(recipients, list) else [])
@@ -108,6 +116,16 @@ def _apply(payload: dict) -> None:
         select(Notification).where(Notification.provider_message_id == mail_id,
                                    Notification.channel == "email").with_for_update()
     ).scalars()) if mail_id else []
+    tagged = _tagged(payload)
+    if not notifications and tagged is not None and mail_id:
+        # A notice ahead of the send's commit: the tag names the notification (SNS vouches
+        # for the notice), and SES having the message moves it to sent (actors.receipts).
+        notifications = list(db.session.execute(
+            select(Notification).where(Notification.id == tagged,
+                                       Notification.channel == "email").with_for_update()
+        ).scalars())
+        for notification in notifications:
+            accepted(notification, provider="ses", message_id=mail_id, source="ses-notification")
     if kind == "Delivery":
         for notification in notifications:
             transition(notification, "delivered", source="ses-notification")
