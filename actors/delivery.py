@@ -20,8 +20,8 @@ from sqlalchemy.orm import joinedload
 from actors.broker import actor
 from actors.channels import ConsentError, PermanentError, RetryableError, channels_for
 from actors.enqueue import enqueue_after_commit
-from actors.receipts import FINAL, accepted
 from actors.pauses import PAUSED_REASON, paused
+from actors.receipts import FINAL, accepted
 from actors.recipients import why_unreachable
 from actors.reminders.fallback import email_fallback
 from actors.reminders.keys import reminder_day
