@@ -31,6 +31,7 @@ from actors.broker import QUEUES
 from db import Alert, Location, Notification, SyncRun, db, utcnow
 from db.alert_cursors import ALERT_TICK, REMINDER_TICK, tick_marked_at
 from db.ledger import COUNTS
+from db.pauses import active as active_pauses
 from web.health import readiness_checks
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,14 @@ class DatabaseCollector:
                                               .group_by(Alert.kind)):
             alerts.add_metric([kind], count)
         yield alerts
+        # On-call reading reminder-expired or a quiet channel sees at once that ops paused it.
+        paused = GaugeMetricFamily("patient_notifier_sending_paused",
+                                   "1 for each clinic or channel ops paused (flask --app web "
+                                   "pauses).", labels=["scope", "target"])
+        for pause in active_pauses():
+            paused.add_metric(["clinic", pause.location.external_id] if pause.location_id
+                              else ["channel", pause.channel], 1)
+        yield paused
         last = db.session.execute(select(func.max(SyncRun.finished_at))
                                   .where(SyncRun.complete.is_(True))).scalar()
         freshness = GaugeMetricFamily(

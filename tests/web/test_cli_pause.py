@@ -62,3 +62,15 @@ def test_wrong_targets_are_refused_with_exit_2_and_change_nothing(app):
         assert result.exit_code == 2, (args, result.output)
     assert db.session.execute(select(SendPause)).first() is None
     assert _audit() == []
+
+
+def test_what_is_paused_is_in_the_metrics(app):
+    _clinic()
+    _run(app, "pause", "--clinic", "L-1", "--reason", "x", "--by", "jane")
+    _run(app, "pause", "--channel", "email", "--reason", "x", "--by", "jane")
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'patient_notifier_sending_paused{scope="clinic",target="L-1"} 1.0' in text
+    assert 'patient_notifier_sending_paused{scope="channel",target="email"} 1.0' in text
+    _run(app, "resume", "--clinic", "L-1", "--by", "jane")
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'target="L-1"' not in text and 'target="email"' in text
