@@ -49,6 +49,8 @@ def _upsert(model, external_id: str, values: dict):
     row = db.session.execute(select(model).where(model.external_id == external_id)
                              .with_for_update()).scalar_one()
     for name, value in values.items():
+        if name == "preferred_channel" and getattr(row, "channel_chosen_at", None) is not None:
+            continue  # the patient chose on the preferences page; theirs wins (actors.preferences)
         if getattr(row, name) != value:
             setattr(row, name, value)
             if name == "email" and model is Patient:

@@ -138,7 +138,7 @@ def _claim(notification_id: int):
     notification.claimed_until = now + timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
     appointment, patient = notification.appointment, notification.patient
     rendered = render(notification.kind, notification.channel,
-                      context_for(appointment, patient, appointment.location),
+                      context_for(appointment, patient, appointment.location, notification),
                       patient.language)
     address = patient.phone if notification.channel == "sms" else patient.email
     db.session.commit()

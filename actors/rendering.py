@@ -86,8 +86,9 @@ def _template(kind: str, channel: str, language: str, part: str):
     raise TemplateNotFound(f"{kind}.{channel}.{FALLBACK_LANGUAGE}.{part}")
 
 
-def context_for(appointment, patient, location) -> dict:
-    """What a template may use: nothing beyond the minimum the patient needs."""
+def context_for(appointment, patient, location, notification=None) -> dict:
+    """What a template may use: nothing beyond the minimum the patient needs; with the
+    ``notification`` being rendered, an e-mail's links and what an acknowledgement answers."""
     local = appointment.starts_at.astimezone(ZoneInfo(location.timezone))
     language = _language(patient.language)
     locale = language if language in ("en", "es") else FALLBACK_LANGUAGE
@@ -99,7 +100,16 @@ def context_for(appointment, patient, location) -> dict:
         "date": format_date(local.date(), format="EEE d MMM", locale=locale),
         "time": format_time(local.time(), format="short", locale=locale),
         "cancelled": appointment.status == "cancelled",
+        **(_extras(notification) if notification is not None else {}),
     }
+
+
+def _extras(notification) -> dict:
+    from actors.links import email_links  # actors.replies imports the send path, which
+    from actors.replies import answer_of  # imports this module
+    if notification.channel == "email":
+        return email_links(notification.id)
+    return {"answer": answer_of(notification)} if notification.kind == "reply" else {}
 
 
 def render(kind: str, channel: str, context: dict, language: str | None) -> Rendered:

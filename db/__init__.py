@@ -6,6 +6,7 @@ from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent
 from db.ledger import ClinicDay, DeliveryDay
 from db.notifications import Notification, NotificationEvent
+from db.responses import OUTBOX_STATUSES, OutboundAttempt, OutboundWebhook, PatientResponse
 from db.pauses import SendPause  # noqa: F401 - registers send_pauses with the metadata
 from db.sync import QuarantinedRecord, SyncRun, SyncSeen
 from db.staff import AuditEntry, StaffRole, StaffUser, TemplateVersion, latest_template
@@ -19,6 +20,7 @@ __all__ = [
     "ConsentChange", "record_consent", "InboundEvent", "ClinicDay", "DeliveryDay", "Notification", "NotificationEvent",
     "transition", "move_many", "create_notifications", "create_notifications_from",
     "Channel", "Kind", "Status",
+    "OUTBOX_STATUSES", "OutboundAttempt", "OutboundWebhook", "PatientResponse",
     "QuarantinedRecord", "SyncRun", "SyncSeen",
     "AuditEntry", "StaffRole", "StaffUser", "TemplateVersion", "latest_template",
 ]

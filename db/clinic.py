@@ -37,6 +37,9 @@ class Patient(db.Model):
     sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     email_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     email_undeliverable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the patient picked their channels on the preferences page: from then on
+    # upstream's preferred_channel no longer overwrites theirs (actors.appointments).
+    channel_chosen_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 

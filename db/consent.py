@@ -5,7 +5,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.base import db, utcnow, UTCDateTime
 from db.clinic import Patient
 
-SOURCES = ("sms-keyword", "provider-error", "email-bounce", "email-complaint", "staff")
+SOURCES = ("sms-keyword", "provider-error", "email-bounce", "email-complaint", "staff",
+           "email-unsubscribe", "patient-page")
 
 
 class ConsentChange(db.Model):

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     BOOKING = "booking"
     CHANGE = "change"
     CANCELLATION = "cancellation"
+    REPLY = "reply"  # our answer to a patient's SMS reply (actors.replies)
 
 
 class Channel(StrEnum):

@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     import actors.reminders.tick  # noqa: F401  (the per-minute reminder tick)
     import actors.etl  # noqa: F401  (the ETL pull and its minute tick)
     import actors.alerts  # noqa: F401  (the minute alert tick and alert e-mails)
+    import actors.outbound_webhook  # noqa: F401  (patients' answers to the appointment system)
     init_broker(app)
 
     from web import cli, errors, health, intake
@@ -40,6 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     from web import metrics, providers
     providers.init_app(app)  # Twilio receipts and replies, SES notices through SNS
+    from web import self_service
+    self_service.init_app(app)  # the patients' pages: /r/ answer links, /u/ preferences
     metrics.init_app(app)  # /metrics
     from web import admin
     admin.init_app(app)  # staff admin: accounts, CSRF, security headers, /admin pages

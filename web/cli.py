@@ -54,6 +54,8 @@ def init_app(app) -> None:
     cli_reminders.init_app(app)
     from web import cli_report
     cli_report.init_app(app)
+    from web.cli_outbox import outbox
+    app.cli.add_command(outbox)
     from web import cli_pause, cli_rotate
     cli_pause.init_app(app)
     cli_rotate.init_app(app)

@@ -207,6 +207,23 @@ SETTINGS: list[Setting] = [
     Setting("SCHEDULER_LOCK_CHECK_SECONDS", 5.0, _positive_float,
             doc="how often the scheduler checks that its lock's connection is alive (and "
                 "retakes the lock after a database blip)"),
+    # --- Replies and self-service ---
+    Setting("REPLY_WINDOW_DAYS", 7, _positive_int,
+            doc="an SMS reply belongs to the upcoming appointment its number was last "
+                "notified about within this many days; else it goes to the staff inbox"),
+    Setting("APPOINTMENT_SYSTEM_WEBHOOK_URL", None,
+            doc="where confirmations and cancellation requests are POSTed (Standard "
+                "Webhooks); unset keeps them in the outbox, undelivered"),
+    Setting("APPOINTMENT_SYSTEM_WEBHOOK_SECRET", None,
+            doc="Standard Webhooks secret (whsec_...) those POSTs are signed with"),
+    Setting("OUTBOUND_WEBHOOK_MAX_HOURS", 24, _positive_int,
+            doc="an event not answered 2xx for this long is failed and on-call hears"),
+    Setting("OUTBOUND_WEBHOOK_MIN_BACKOFF_SECONDS", 30.0, _positive_float,
+            doc="first retry delay of an outgoing event (doubles per try, full jitter)"),
+    Setting("OUTBOUND_WEBHOOK_MAX_BACKOFF_SECONDS", 1800.0, _positive_float,
+            doc="longest retry delay of an outgoing event"),
+    Setting("OUTBOUND_WEBHOOK_TIMEOUT_SECONDS", 10.0, _positive_float,
+            doc="connect and read timeout of one POST to the appointment system"),
     # --- Admin for clinic staff ---
     Setting("SECRET_KEY", DEV_SECRET_KEY,
             doc="signs sessions and CSRF tokens; production (BROKER_URL set) refuses the default"),

@@ -4,6 +4,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from actors.channels.errors import PermanentError, RetryableError
+from actors.email_message import mime_message
+from actors.links import unsubscribe_headers
 
 RETRYABLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException",
                    "ServiceUnavailable", "InternalFailure", "RequestTimeout"}
@@ -36,6 +38,9 @@ class SesEmail:
 
     def send_email(self, to: str, subject: str, text: str, html: str, *,
                    notification_id: int | None = None) -> str:
+        headers = unsubscribe_headers(notification_id)
+        if headers:  # SES's simple API cannot carry List-Unsubscribe (RFC 8058); raw can
+            return self._send_raw(to, subject, text, html, headers, notification_id)
         try:
             response = self.client.send_email(
                 Source=self.sender,
@@ -50,6 +55,18 @@ class SesEmail:
                 Tags=[{"Name": "notification", "Value": str(notification_id)}]
                 if notification_id is not None else [],
             )
+        except ClientError as error:
+            raise classify(error) from None
+        except BotoCoreError as error:
+            raise RetryableError(type(error).__name__, "could not reach SES") from None
+        return response["MessageId"]
+
+    def _send_raw(self, to, subject, text, html, headers, notification_id) -> str:
+        message = mime_message(self.sender, to, subject, text, html, headers)
+        try:
+            response = self.client.send_raw_email(
+                Source=self.sender, Destinations=[to], RawMessage={"Data": message.as_bytes()},
+                Tags=[{"Name": "notification", "Value": str(notification_id)}])
         except ClientError as error:
             raise classify(error) from None
         except BotoCoreError as error:

@@ -5,6 +5,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from actors.channels.errors import PermanentError, RetryableError
+from actors.links import unsubscribe_headers
 
 
 class SmtpEmail:
@@ -24,6 +25,8 @@ class SmtpEmail:
         message["Subject"] = subject
         message_id = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         message["Message-ID"] = message_id
+        for name, value in unsubscribe_headers(notification_id).items():  # RFC 8058
+            message[name] = value
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         try:

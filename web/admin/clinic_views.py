@@ -15,7 +15,16 @@ from sqlalchemy import select
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from db import Appointment, ConsentChange, Notification, Patient, db, record_consent
+from db import (
+    Appointment,
+    ConsentChange,
+    Notification,
+    OutboundWebhook,
+    Patient,
+    PatientResponse,
+    db,
+    record_consent,
+)
 from web.admin.access import STAFF, GuardedModelView, may_act, require_act
 from web.admin.audit import record, record_now
 
@@ -80,11 +89,16 @@ class AppointmentView(PhoneSearch, GuardedModelView):
             .order_by(Notification.id)).all()
         events = sorted(((event.at, notification, event) for notification in notifications
                          for event in notification.events), key=lambda item: (item[0], item[2].id))
+        answers = db.session.execute(  # the patient's C / X and e-mail links (actors.replies)
+            select(PatientResponse, OutboundWebhook.status)
+            .outerjoin(OutboundWebhook, OutboundWebhook.response_id == PatientResponse.id)
+            .where(PatientResponse.appointment_id == appointment.id)
+            .order_by(PatientResponse.received_at)).all()
         record_now("view", "appointment", appointment.id,
                    detail=f"timeline; patient {appointment.patient_id}")
         return self.render("admin/appointment.html", appointment=appointment,
                            patient=appointment.patient, notifications=notifications,
-                           events=events, may_act=may_act())
+                           events=events, answers=answers, may_act=may_act())
 
 
 class ConsentForm(FlaskForm):

@@ -23,7 +23,9 @@ from web.rotation import rotation_settings
 log = logging.getLogger(__name__)
 
 #: Machine-to-machine endpoints authenticate by signature, not by session: no CSRF token.
-CSRF_EXEMPT_PREFIXES = ("/api/",)
+#: The patients' pages (/r/, /u/) are opened from an e-mail, without a session; their signed
+#: token is the capability, and RFC 8058's one-click POST comes from the mail provider.
+CSRF_EXEMPT_PREFIXES = ("/api/", "/r/", "/u/")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 CSP = {

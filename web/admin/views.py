@@ -9,6 +9,7 @@ from db import (
     AuditEntry,
     Notification,
     Patient,
+    PatientResponse,
     QuarantinedRecord,
     StaffUser,
     SyncRun,
@@ -18,6 +19,7 @@ from web.admin.account_views import AuditLogView, StaffAccountView
 from web.admin.clinic_views import AppointmentView, PatientView
 from web.admin.dashboard import TodayView
 from web.admin.dead_letter_views import DeadLetterView
+from web.admin.inbox_views import InboxView
 from web.admin.notification_views import NotificationView
 from web.admin.ops_views import AlertView, QuarantineView, SyncRunView
 from web.admin.template_views import TemplateView
@@ -39,6 +41,7 @@ def init_app(app) -> Admin:
     admin.add_view(PatientView(Patient, session, name="Patients", endpoint="patient"))
     admin.add_view(NotificationView(Notification, session, name="Notifications",
                                     endpoint="notification"))
+    admin.add_view(InboxView(PatientResponse, session, name="Inbox", endpoint="inbox"))
     admin.add_view(AlertView(Alert, session, name="Alerts", endpoint="alert"))
     admin.add_view(SyncRunView(SyncRun, session, name="Sync runs", endpoint="syncrun",
                                category="Data"))

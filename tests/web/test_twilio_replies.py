@@ -1,0 +1,154 @@
+"""SMS replies C / X: matched to the appointment, stored, told to the appointment system,
+acknowledged in the patient's language; the rest to the clinic's inbox; CANCEL opts out."""
+import logging
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from db import ConsentChange, Notification, db
+from tests.web.replies_support import (  # noqa: F401  (fixtures)
+    PHONE,
+    app,
+    appointment_system,
+    appointment_system_server,
+    book,
+    notifications,
+    outbox,
+    remind,
+    reply,
+    responses,
+)
+from tests.conftest import drain
+
+
+def test_c_confirms_once_tells_the_appointment_system_and_acknowledges(app, client,
+                                                                       fake_providers,
+                                                                       appointment_system):
+    twilio, _ = fake_providers
+    book()
+    assert remind(app) == 1
+    (reminder,) = twilio.sent_to(PHONE)
+    assert "Reply C to confirm, X to cancel" in reminder["Body"]
+    assert notifications(kind="reminder")[0].segments == 1  # recorded with the send
+    for _ in range(2):  # Twilio retries a webhook it thinks failed: the same MessageSid
+        assert reply(client, " c ").status_code == 200
+    drain(app)
+    (response,) = responses()
+    assert (response.kind, response.channel, response.raw_text) == ("confirm", "sms", " c ")
+    assert response.appointment.external_id == "A-1001" and not response.needs_staff
+    (event,) = appointment_system.received()
+    assert event["type"] == "appointment.confirmed"
+    assert (event["appointment_id"], event["patient_id"], event["channel"]) == (
+        "A-1001", "P-1", "sms")
+    assert event["received_at"].endswith("Z") and appointment_system.refused == 0
+    assert outbox()[0].status == "delivered"
+    messages = twilio.sent_to(PHONE)
+    assert len(messages) == 2 and "is confirmed" in messages[1]["Body"]
+    (ack,) = notifications(kind="reply")
+    assert ack.appointment_id == response.appointment_id and ack.status == "sent"
+    assert ack.segments == 1
+
+
+def test_x_asks_to_cancel_and_is_acknowledged_in_spanish(app, client, fake_providers,
+                                                         appointment_system):
+    twilio, _ = fake_providers
+    book(language="es")
+    remind(app)
+    assert "Responda C para confirmar, X para cancelar" in twilio.sent_to(PHONE)[0]["Body"]
+    reply(client, "X")
+    drain(app)
+    (event,) = appointment_system.received()
+    assert event["type"] == "appointment.cancellation_requested"
+    ack = twilio.sent_to(PHONE)[-1]["Body"]
+    assert ack.startswith("Gracias") and "cancelar su cita" in ack
+    # We never cancel locally: the appointment system decides.
+    assert notifications(kind="reminder")[0].appointment.status == "booked"
+
+
+def test_a_shared_number_resolves_to_the_appointment_it_heard_about_last(app, client,
+                                                                         fake_providers,
+                                                                         appointment_system):
+    book(id="A-1", patient={"id": "P-parent"})
+    remind(app)
+    book(id="A-2", patient={"id": "P-child", "given_name": "Byron"})
+    remind(app)
+    first, second = notifications(kind="reminder")
+    db.session.execute(update(Notification).where(Notification.id == first.id)
+                       .values(sent_at=second.sent_at + timedelta(minutes=5)))
+    db.session.commit()
+    reply(client, "CONFIRM")
+    drain(app)
+    (event,) = appointment_system.received()
+    assert (event["appointment_id"], event["patient_id"]) == ("A-1", "P-parent")
+
+
+def test_a_reply_after_the_window_goes_to_the_inbox_and_asks_to_call(app, client,
+                                                                    fake_providers,
+                                                                    appointment_system):
+    twilio, _ = fake_providers
+    book()
+    remind(app)
+    (reminder,) = notifications(kind="reminder")
+    db.session.execute(update(Notification).values(sent_at=reminder.sent_at - timedelta(days=8)))
+    db.session.commit()
+    reply(client, "C")
+    drain(app)
+    (response,) = responses()
+    assert response.needs_staff and response.appointment_id is None
+    assert response.location.name == "Main St Clinic"
+    assert appointment_system.received() == [] and outbox() == []
+    assert "Please call Main St Clinic at +13125550123" in twilio.sent_to(PHONE)[-1]["Body"]
+
+
+def test_an_unclear_reply_goes_to_the_inbox_and_its_text_never_to_a_log(app, client, caplog,
+                                                                       fake_providers,
+                                                                       appointment_system):
+    twilio, _ = fake_providers
+    book()
+    remind(app)
+    caplog.set_level(logging.DEBUG)
+    reply(client, "running late, my knee hurts")
+    drain(app)
+    (response,) = responses()
+    assert (response.kind, response.needs_staff) == ("unclear", True)
+    assert response.raw_text == "running late, my knee hurts"
+    assert "could not read your reply" in twilio.sent_to(PHONE)[-1]["Body"]
+    assert appointment_system.received() == []
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "knee" not in logged and PHONE not in logged
+
+
+def test_a_number_no_patient_has_is_answered_and_kept_for_staff(app, client, appointment_system):
+    answer = reply(client, "C", sender="+13125550177")
+    assert "Please call" in answer.get_data(as_text=True)
+    (response,) = responses()
+    assert response.needs_staff and response.location_id is None and response.patient_id is None
+
+
+def test_cancel_still_opts_out_and_says_how_to_cancel_the_appointment(app, client,
+                                                                     fake_providers,
+                                                                     appointment_system):
+    book()
+    remind(app)
+    answer = reply(client, "Cancel").get_data(as_text=True)
+    assert "To cancel your appointment, call Main St Clinic at +13125550123" in answer
+    (change,) = db.session.query(ConsentChange).all()
+    assert change.opted_out and change.source == "sms-keyword"
+    assert responses() == [] and appointment_system.received() == []
+
+
+def test_the_answer_is_on_the_appointment_timeline(app, client, appointment_system):
+    from tests.web.admin.conftest import PASSWORD, login
+    from web.admin.cli import seed_demo_account
+    book()
+    remind(app)
+    reply(client, "C")
+    drain(app)
+    seed_demo_account("staff@clinic.example", PASSWORD, role="staff")
+    login(client, "staff@clinic.example")
+    (response,) = responses()
+    page = client.get(f"/admin/appointment/timeline/{response.appointment_id}")
+    html = page.get_data(as_text=True)
+    assert "the patient answered by sms" in html and "<strong>confirm</strong>" in html
+    assert "the appointment system: delivered" in html
+    assert "reply" in html  # the acknowledgement is one of the appointment's notifications
