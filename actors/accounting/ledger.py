@@ -108,7 +108,7 @@ def tallies_between(first: date, last: date, now: datetime | None = None, *,
         marks = marks.where(ClinicDay.location_id.in_(location_ids))
     closed = {tuple(row) for row in db.session.execute(marks)}  # plain tuples hash fast
     result: dict[Key, Tally] = {}
-    for row in db.session.execute(query):
+    for row in db.session.execute(query).all():  # one fetchall, not a fetch per row
         if (row[0], row[1]) in closed:
             result[tuple(row[:4])] = Tally(*row[4:])
     total_days = (last - first).days + 1
