@@ -99,6 +99,11 @@ class System:
         self.web_url = f"http://127.0.0.1:{self.server.server_port}"
         twilio.callback_rewrite = (self.app.config["PUBLIC_BASE_URL"], self.web_url)
         self.workers: list[subprocess.Popen] = []
+        # The in-process publishers' connections die with every cut and at teardown; pika
+        # logs each at ERROR with a traceback, which would bury the figures.
+        self._pika = logging.getLogger("pika")
+        self._pika_level = self._pika.level
+        self._pika.setLevel(logging.CRITICAL)
         self._ticking = threading.Event()
         self._ticker = None
         self._config = {k: v for k, v in self.app.config.items()
@@ -164,6 +169,7 @@ class System:
             app.extensions["dramatiq"].close()
         self.pg.stop()
         self.mq.stop()
+        self._pika.setLevel(self._pika_level)
 
     # --- load and figures -------------------------------------------------------------
     def reminders(self, count: int, *, email_every: int = 0) -> int:

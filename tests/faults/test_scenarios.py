@@ -28,6 +28,7 @@ def size(name: str) -> int:
 
 
 def record(system, name, since, **notes):
+    notes["pending_after_fault"] = system.pending()  # what was left to drain
     figures = system.figures(name, system.wait_drained(since), **notes)
     FIGURES.append(figures)
     print(figures.line())
