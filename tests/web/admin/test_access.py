@@ -13,22 +13,23 @@ PAGES = {
     "notification": EVERYONE, "alert": EVERYONE, "syncrun": EVERYONE, "deadletters": EVERYONE,
     "appointment": STAFF, "patient": STAFF, "quarantine": STAFF,
     "templates": ADMIN, "staffaccount": ADMIN, "auditlog": ADMIN,
+    "inbox": STAFF,  # patients' own words: the replies no appointment matched
 }
 #: Actions: staff and admin, even on a page a viewer may open.
 ACTIONS = {"notification.resend": STAFF, "notification.cancel": STAFF,
            "alert.acknowledge": STAFF, "alert.resolve": STAFF, "patient.consent": STAFF,
-           "deadletters.replay": STAFF}
+           "deadletters.replay": STAFF, "inbox.handle": STAFF}
 
 
 def admin_routes(app, clinic):
     """(endpoint, method, url) for every rule of every admin view, with real ids filled in."""
     values = {"appointment_id": clinic.appointment.id, "patient_id": clinic.patient.id,
               "notification_id": clinic.failed.id, "alert_id": clinic.alert_id,
-              "export_type": "csv", "template": "reminder.sms.en.txt"}
+              "export_type": "csv", "template": "reminder.sms.en.txt", "response_id": 1}
     ids = {"appointment": clinic.appointment.id, "patient": clinic.patient.id,
            "notification": clinic.failed.id, "alert": clinic.alert_id,
            "syncrun": clinic.run.id, "quarantine": clinic.quarantined.id,
-           "staffaccount": 1, "auditlog": 1}
+           "staffaccount": 1, "auditlog": 1, "inbox": 1}
     routes = []
     for rule in app.url_map.iter_rules():
         view = rule.endpoint.split(".")[0]
