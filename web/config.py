@@ -344,3 +344,9 @@ def refuse_dev_secrets(settings: dict) -> None:
     if settings.get("BROKER_URL") and settings.get("WEBHOOK_SECRET") == DEV_WEBHOOK_SECRET:
         raise ConfigError("WEBHOOK_SECRET: set the appointment system's secret; the dev "
                           "default is refused when BROKER_URL is set")
+    # Unsigned events would be refused by the receiver; without this they would wait in the
+    # outbox unnoticed, never tried and so never failed or alerted.
+    if settings.get("APPOINTMENT_SYSTEM_WEBHOOK_URL") and not settings.get(
+            "APPOINTMENT_SYSTEM_WEBHOOK_SECRET"):
+        raise ConfigError("APPOINTMENT_SYSTEM_WEBHOOK_SECRET: set it (whsec_...) when "
+                          "APPOINTMENT_SYSTEM_WEBHOOK_URL is set")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from actors.outbound_webhook import ALERT_KIND, attempt, backoff, due_events, signed_headers
 from db import Alert, OutboundAttempt, db, utcnow
 from tests.conftest import drain
+from web.config import ConfigError
 from tests.web.replies_support import (  # noqa: F401  (fixtures)
     OUTBOUND_SECRET,
     app,
@@ -97,6 +98,11 @@ def test_without_a_receiver_configured_events_wait_in_the_outbox(make_app, appoi
         (event,) = outbox()
         assert (event.status, event.attempts) == ("pending", 0)
         assert appointment_system.posts == 0
+
+
+def test_a_receiver_without_a_secret_is_refused_at_start(make_app):
+    with pytest.raises(ConfigError, match="APPOINTMENT_SYSTEM_WEBHOOK_SECRET"):
+        make_app(APPOINTMENT_SYSTEM_WEBHOOK_URL="http://127.0.0.1:9/hooks")
 
 
 def test_signatures_and_backoff_are_standard(app):
