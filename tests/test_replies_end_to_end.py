@@ -16,14 +16,17 @@ from db import db, utcnow
 from fakes.twilio_inbound import inbound_form, post_reply
 from tests.conftest import TWILIO_SID, TWILIO_TOKEN, running_worker
 from tests.services import wait_until
-from tests.web.replies_support import (  # noqa: F401  (fixtures)
+from tests.web import replies_support as support
+from tests.web.replies_support import (
     OUR_NUMBER,
     PHONE,
-    appointment_system,
-    appointment_system_server,
     book,
     reply_config,
 )
+
+# The fixtures this module uses, shared with the other reply tests.
+appointment_system = support.appointment_system
+appointment_system_server = support.appointment_system_server
 
 PUBLIC = "https://notify.clinic.example"  # PUBLIC_BASE_URL of the test config: Twilio's view
 

@@ -6,20 +6,29 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from actors.outbound_webhook import ALERT_KIND, attempt, backoff, due_events, signed_headers
+from actors.outbound_webhook import (
+    ALERT_KIND,
+    attempt,
+    backoff,
+    due_events,
+    signed_headers,
+)
 from db import Alert, OutboundAttempt, db, utcnow
 from tests.conftest import drain
-from web.config import ConfigError
-from tests.web.replies_support import (  # noqa: F401  (fixtures)
+from tests.web import replies_support as support
+from tests.web.replies_support import (
     OUTBOUND_SECRET,
-    app,
-    appointment_system,
-    appointment_system_server,
     book,
     outbox,
     remind,
     reply,
 )
+from web.config import ConfigError
+
+# The fixtures this module uses, shared with the other reply tests.
+app = support.app
+appointment_system = support.appointment_system
+appointment_system_server = support.appointment_system_server
 
 
 def _attempts(outbox_id):

@@ -11,15 +11,18 @@ from actors.schemas import AppointmentSchema
 from db import ConsentChange, Patient, db
 from tests.conftest import drain
 from tests.factories import EMAIL_ADDRESS, moved
-from tests.web.replies_support import (  # noqa: F401  (fixtures)
-    app,
-    appointment_system,
-    appointment_system_server,
+from tests.web import replies_support as support
+from tests.web.replies_support import (
     book,
     notifications,
     outbox,
     remind,
 )
+
+# The fixtures this module uses, shared with the other reply tests.
+app = support.app
+appointment_system = support.appointment_system
+appointment_system_server = support.appointment_system_server
 
 LINK = re.compile(r"https://notify\.clinic\.example(/[ru]/[\w.-]+)")
 

@@ -10,15 +10,18 @@ from werkzeug.serving import make_server
 
 from actors.links import preferences_token, reply_token
 from tests.conftest import drain
+from tests.web import replies_support as support
 from tests.web.admin.test_browser import ARGS, CHROMIUM, _free_port
-from tests.web.replies_support import (  # noqa: F401  (fixtures)
-    appointment_system,
-    appointment_system_server,
+from tests.web.replies_support import (
     book,
     notifications,
     remind,
     reply_config,
 )
+
+# The fixtures this module uses, shared with the other reply tests.
+appointment_system = support.appointment_system
+appointment_system_server = support.appointment_system_server
 
 PHONE_SCREEN = {"width": 360, "height": 640}
 
