@@ -25,6 +25,7 @@ from db import (
     transition,
     utcnow,
 )
+from db.changes import record_change
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,8 @@ def apply_appointment_update(data: dict, *, source: str) -> UpdateResult:
     elif local_date != old_local_date:
         result.reminders_cancelled = _cancel_pending_reminders(
             appointment, "appointment moved to another day")
+    record_change(appointment, source=source, status=data["status"], starts_at=starts_at,
+                  location_id=location.id)
     for name, value in values.items():
         setattr(appointment, name, value)
     if kind:

@@ -1,6 +1,7 @@
 """Models and migrations: the source of truth for every notification."""
 from db.alerts import Alert, raise_condition, resolve_condition
 from db.base import Base, UTCDateTime, db, utcnow
+from db.changes import AppointmentChange  # noqa: F401 - registers appointment_changes
 from db.clinic import Appointment, Location, Patient
 from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent

@@ -6,6 +6,7 @@ from flask_security import RoleMixin, UserMixin
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Integer,
     String,
@@ -66,6 +67,7 @@ class StaffUser(db.Model, UserMixin):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     roles = relationship(StaffRole, secondary=staff_roles_users, lazy="selectin")
+    clinics = relationship("StaffLocation", lazy="selectin", cascade="all, delete-orphan")
 
     def verify_and_update_password(self, password: str) -> bool:
         """Flask-Security's check, then the previous salt's while one is being rotated out."""
@@ -85,8 +87,44 @@ class StaffUser(db.Model, UserMixin):
     def role_names(self) -> set[str]:
         return {role.name for role in self.roles}
 
+    @property
+    def location_external_ids(self) -> set[str]:
+        return {clinic.location_external_id for clinic in self.clinics}
+
+    def set_locations(self, names) -> None:
+        """Tie the account to these clinics (external ids); rows kept are not re-inserted."""
+        wanted = {name.strip() for name in names if name and name.strip()}
+        self.clinics = [c for c in self.clinics if c.location_external_id in wanted] + [
+            StaffLocation(location_external_id=name)
+            for name in sorted(wanted - self.location_external_ids)]
+
     def __str__(self) -> str:
         return self.email
+
+
+class StaffLocation(db.Model):
+    """A location a staff or viewer account may see (admins see every one). Keyed by the
+    location's external id, as the CLI names it: an account may be set up for a clinic the
+    booking system has not sent yet."""
+
+    __tablename__ = "staff_locations"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    location_external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class StaffCall(db.Model):
+    """Staff called a patient of the call list (their reminder or notice did not reach them)."""
+
+    __tablename__ = "staff_calls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    local_date = mapped_column(Date, nullable=False, index=True)
+    called_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    called_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class AuditEntry(db.Model):

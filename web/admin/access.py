@@ -3,11 +3,17 @@
 viewer: counts and statuses, never a name, phone or e-mail; staff: patients, and acts;
 admin: also templates, staff accounts and the audit log.
 """
+from datetime import date, datetime
+from typing import ClassVar
+
 from flask import abort, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_login import current_user
 from flask_wtf import FlaskForm
+
+from web.admin.clinic_time import clinic_day, clinic_time
 
 #: Past this a list page is empty anyway; beyond it an OFFSET overflows PostgreSQL's bigint.
 MAX_PAGE = 100_000
@@ -71,6 +77,22 @@ class GuardedModelView(Guarded, ModelView):
     can_view_details = False
     can_set_page_size = True
     page_size = 50
+    # Times as staff read them (web.admin.clinic_time), never "2026-12-04 20:45:00.123+00:00".
+    column_type_formatters: ClassVar[dict] = {
+        **typefmt.BASE_FORMATTERS,
+        datetime: lambda view, value, name: clinic_time(value),
+        date: lambda view, value, name: clinic_day(value)}
+    column_type_formatters_detail: ClassVar[dict] = column_type_formatters
+
+    def scope_query(self, query):
+        """Views of one clinic's records narrow this to the account's clinics (web.admin.scope)."""
+        return query
+
+    def get_query(self):
+        return self.scope_query(super().get_query())
+
+    def get_count_query(self):
+        return self.scope_query(super().get_count_query())
 
     def _get_list_extra_args(self):
         """The list's query-string parameters, bounded: a page number PostgreSQL can offset

@@ -4,7 +4,7 @@ from typing import ClassVar
 
 from flask_security import hash_password
 from sqlalchemy import select
-from wtforms import BooleanField, PasswordField, SelectField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from db import AuditEntry, StaffRole, db
@@ -18,14 +18,20 @@ class StaffAccountView(GuardedModelView):
     roles = ADMIN
     can_create = True
     can_edit = True
-    column_list = ("email", "roles", "active", "locked_at", "failed_logins",
+    column_list = ("email", "roles", "clinics", "active", "locked_at", "failed_logins",
                    "tf_primary_method", "last_login_at", "login_count", "created_at")
     column_labels: ClassVar[dict] = {"tf_primary_method": "Second factor"}
+    column_formatters: ClassVar[dict] = {
+        "clinics": lambda v, c, m, n: ("every clinic" if "admin" in m.role_names else
+                                       ", ".join(sorted(m.location_external_ids)) or "none"),
+    }
     column_searchable_list = ("email",)
     column_filters = ("active",)
-    form_columns = ("email", "role", "active", "new_password", "unlock")
+    form_columns = ("email", "role", "locations", "active", "new_password", "unlock")
     form_extra_fields: ClassVar[dict] = {
         "role": SelectField("Role", choices=[(r, r) for r in ROLES]),
+        "locations": StringField("Clinics it sees (external ids, e.g. L-1, L-2; admins see all)",
+                                 validators=[Optional()]),
         "new_password": PasswordField("New password (12 characters or more)",
                                       validators=[Optional()]),
         "unlock": BooleanField("Unlock (clear wrong-password lock-out)"),
@@ -34,6 +40,7 @@ class StaffAccountView(GuardedModelView):
     def on_form_prefill(self, form, id):
         names = self.get_one(id).role_names
         form.role.data = next((r for r in ROLES if r in names), "viewer")
+        form.locations.data = ", ".join(sorted(self.get_one(id).location_external_ids))
 
     def on_model_change(self, form, model, is_created):
         model.email = model.email.strip().lower()
@@ -41,6 +48,7 @@ class StaffAccountView(GuardedModelView):
                                   ).one_or_none() or StaffRole(name=form.role.data)
         role_changed = model.role_names != {role.name}
         model.roles = [role]
+        model.set_locations((form.locations.data or "").split(","))
         password = form.new_password.data
         if is_created and not password:
             raise ValidationError("A new account needs a password.")
@@ -62,8 +70,9 @@ class StaffAccountView(GuardedModelView):
         changes = [name for name, flag in (("created", is_created),
                                            ("password", bool(form.new_password.data)),
                                            ("unlocked", form.unlock.data)) if flag]
-        record("account-change", "staff_user", model.id,
+        record("account-change", "staff_user", model.email,
                detail=", ".join(changes + [f"roles={','.join(sorted(model.role_names))}",
+                                           f"locations={','.join(sorted(model.location_external_ids))}",
                                            f"active={model.active}"]))
         db.session.commit()
 

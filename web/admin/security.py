@@ -75,6 +75,7 @@ def _settings(config) -> dict:
         "SECURITY_TWO_FACTOR_ENABLED_METHODS": ["authenticator"],
         "SECURITY_TWO_FACTOR_RESCUE_EMAIL": False,
         "SECURITY_TOTP_ISSUER": "patient-notifier",
+        "SECURITY_LOGIN_USER_TEMPLATE": "admin/login.html",  # styled, with the product's name
         # Our own `users create` (roles, exit codes) replaces Flask-Security's CLI.
         "SECURITY_CLI_USERS_NAME": False,
         "SECURITY_CLI_ROLES_NAME": False,

@@ -11,6 +11,9 @@ from actors.accounting.ledger import clinic_channel_tallies
 from actors.accounting.tally import Tally, percent, total
 from db import Alert, Appointment, Location, Notification, SyncRun, db, utcnow
 from db.statuses import CHANNELS, Status
+from web.admin import outcomes
+from web.admin.clinic_time import clinic_clock, clinic_day, clinic_time
+from web.admin.today_chart import progress_chart
 
 S = Status
 #: How the page groups notification statuses.
@@ -47,6 +50,8 @@ def _window(local_day, zone) -> tuple[datetime, datetime]:
 
 
 def _location_batch(location: Location, now: datetime, tallies: dict) -> dict:
+    """One clinic's today: the reminder batch by status, each channel's outcomes (counted
+    with the clauses its links filter by) and its rate (the shared function), the chart."""
     zone = _zone(location.timezone)
     local_day = now.astimezone(zone).date()
     day_start = datetime.combine(local_day, time(0), zone).astimezone(UTC)
@@ -64,10 +69,20 @@ def _location_batch(location: Location, now: datetime, tallies: dict) -> dict:
     done = batch["total"] - batch["planned"]
     delivery = {channel: tallies.get((location.id, channel), Tally()).as_dict()
                 for channel in CHANNELS}
+    counted = outcomes.counts(location, local_day, now)
+    channels = {channel: {name: counted.get((channel, name), 0) for name in outcomes.OUTCOMES}
+                for channel in CHANNELS}
+    for channel in CHANNELS:
+        channels[channel]["never_planned"] = delivery[channel]["never_planned"]
+        channels[channel]["rate"] = delivery[channel]["rate"]
     return {
         "id": location.id, "external_id": location.external_id, "name": location.name,
-        "local_date": local_day.isoformat(),
-        "window": f"{opens:%H:%M}-{closes:%H:%M}", **batch,
+        "local_date": local_day.isoformat(), "day": clinic_day(local_day),
+        "window": f"{opens:%H:%M}-{closes:%H:%M}",
+        "window_words": f"{clinic_clock(opens, zone)}–{clinic_clock(closes, zone)}",
+        "channels": channels,
+        "chart": progress_chart(location, day_start, day_end, opens, closes, now),
+        **batch,
         # Nothing to send is not "100% sent": the page says so in words.
         "progress": round(100 * done / batch["total"]) if batch["total"] else None,
         "window_elapsed": round(100 * min(max(elapsed, 0.0), 1.0)),
@@ -92,7 +107,7 @@ def _freshness(now: datetime) -> dict:
     latest = db.session.execute(select(SyncRun).order_by(SyncRun.started_at.desc()).limit(1)
                                 ).scalar_one_or_none()
     return {
-        "last_complete_at": last.finished_at.isoformat() if last and last.finished_at else None,
+        "last_complete_at": clinic_time(last.finished_at) if last and last.finished_at else None,
         "minutes_ago": (round((now - last.finished_at).total_seconds() / 60)
                         if last and last.finished_at else None),
         "latest_run_complete": latest.complete if latest else None,
@@ -103,21 +118,29 @@ def _open_alerts() -> list[dict]:
     alerts = db.session.scalars(select(Alert).where(Alert.status == "open")
                                 .order_by(Alert.last_seen_at.desc()).limit(20)).all()
     return [{"id": a.id, "kind": a.kind, "summary": a.summary, "count": a.count,
-             "last_seen_at": a.last_seen_at.isoformat(),
+             "last_seen_at": clinic_time(a.last_seen_at),
              "acknowledged": a.acknowledged_at is not None} for a in alerts]
 
 
-def summary(now: datetime | None = None) -> dict:
+def summary(now: datetime | None = None, location_ids: list[int] | None = None) -> dict:
+    """Every clinic's today, or only those of ``location_ids`` (an account's clinics)."""
     now = now or utcnow()
     tallies = clinic_channel_tallies(now)
-    locations = db.session.scalars(select(Location).order_by(Location.name, Location.id)).all()
-    updates = dict(db.session.execute(
-        select(Notification.status, func.count())
-        .where(Notification.kind != "reminder",
-               Notification.created_at >= now - timedelta(hours=24))
-        .group_by(Notification.status)).all())
+    query = select(Location).order_by(Location.name, Location.external_id)
+    updates_query = (select(Notification.status, func.count())
+                     .where(Notification.kind != "reminder",
+                            Notification.created_at >= now - timedelta(hours=24))
+                     .group_by(Notification.status))
+    if location_ids is not None:
+        query = query.where(Location.id.in_(location_ids))
+        tallies = {key: t for key, t in tallies.items() if key[0] in location_ids}
+        updates_query = updates_query.join(
+            Appointment, Appointment.id == Notification.appointment_id).where(
+            Appointment.location_id.in_(location_ids))
+    locations = db.session.scalars(query).all()
+    updates = dict(db.session.execute(updates_query).all())
     return {
-        "generated_at": now.isoformat(),
+        "generated_at": clinic_time(now),
         "locations": [_location_batch(location, now, tallies) for location in locations],
         "updates_24h": _bucketed(updates),
         "delivery_today": _delivery_today(tallies),
@@ -136,6 +159,13 @@ def fields(data: dict) -> dict[str, object]:
                     for name, number in counts.items():
                         flat[f"loc-{location['id']}-{channel}-{name}"] = (
                             percent(number) if name == "rate" else number)
+            elif key == "channels":
+                for channel, counts in value.items():
+                    for name in outcomes.OUTCOMES:
+                        flat[f"loc-{location['id']}-{channel}-out-{name}"] = counts[name]
+            elif key == "chart":
+                flat[f"loc-{location['id']}-chart"] = value["actual"]
+                flat[f"loc-{location['id']}-chart-now"] = value["now_x"]
             elif key == "progress" and value is None:
                 flat[f"loc-{location['id']}-progress"] = "nothing to send"
             else:

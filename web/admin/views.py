@@ -1,5 +1,5 @@
 """The admin's pages, mounted under /admin, in the order staff use them."""
-from flask import Blueprint, redirect, request
+from flask import Blueprint, redirect, request, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
@@ -15,10 +15,13 @@ from db import (
     SyncRun,
     db,
 )
+from web.admin import error_pages
 from web.admin.account_views import AuditLogView, StaffAccountView
+from web.admin.call_list_views import CallListView
 from web.admin.clinic_views import AppointmentView, PatientView
 from web.admin.dashboard import TodayView
 from web.admin.dead_letter_views import DeadLetterView
+from web.admin.delivery_views import DeliveryView
 from web.admin.inbox_views import InboxView
 from web.admin.notification_views import NotificationView
 from web.admin.ops_views import AlertView, QuarantineView, SyncRunView
@@ -36,6 +39,8 @@ def init_app(app) -> Admin:
                   theme=Bootstrap4Theme(base_template="admin/pn_master.html", fluid=True),
                   csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""))
     session = db  # Flask-Admin 2 takes the Flask-SQLAlchemy object
+    admin.add_view(CallListView(name="Call list", endpoint="calls", url="/admin/calls"))
+    admin.add_view(DeliveryView(name="Delivery", endpoint="delivery", url="/admin/delivery"))
     admin.add_view(AppointmentView(Appointment, session, name="Appointments",
                                    endpoint="appointment"))
     admin.add_view(PatientView(Patient, session, name="Patients", endpoint="patient"))
@@ -56,8 +61,14 @@ def init_app(app) -> Admin:
     admin.add_view(AuditLogView(AuditEntry, session, name="Audit log", endpoint="auditlog",
                                 category="Admin"))
 
+    error_pages.init_app(app, admin)
+
     @app.get("/")
     def _front_door():
         return redirect("/admin/")
+
+    @app.get("/favicon.ico")
+    def _favicon():  # browsers ask for it at the root whatever the page says
+        return redirect(url_for("admin_assets.static", filename="favicon.svg"), code=301)
 
     return admin

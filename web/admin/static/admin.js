@@ -16,6 +16,16 @@
       if (el.tagName === "PROGRESS") { el.value = data.fields[key]; }
       else { el.textContent = data.fields[key]; }
     });
+    // The window charts: only their points move, the server drew the rest.
+    root.querySelectorAll("[data-points]").forEach(function (el) {
+      if (el.dataset.points in data.fields) { el.setAttribute("points", data.fields[el.dataset.points]); }
+    });
+    root.querySelectorAll("[data-x]").forEach(function (el) {
+      if (el.dataset.x in data.fields) {
+        el.setAttribute("x1", data.fields[el.dataset.x]);
+        el.setAttribute("x2", data.fields[el.dataset.x]);
+      }
+    });
     var list = document.getElementById("alerts-list");
     list.replaceChildren.apply(list, data.alerts.map(function (alert) {
       var item = document.createElement("li");
