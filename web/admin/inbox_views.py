@@ -40,6 +40,7 @@ def _patient(view, context, model, name):
 
 class InboxView(GuardedModelView):
     roles = STAFF
+    list_template = "admin/inbox_list.html"
     column_list = ("received_at", "location", "patient", "kind", "raw_text", "handled_at",
                    "handled_by", "actions")
     column_labels: ClassVar[dict] = {"location": "Clinic", "raw_text": "Reply",

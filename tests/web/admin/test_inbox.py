@@ -44,3 +44,12 @@ def test_viewers_and_strangers_do_not_read_the_inbox(client, accounts):
     assert client.get("/admin/inbox/").status_code == 302  # to the login page
     login(client, accounts["viewer"])
     assert client.get("/admin/inbox/").status_code == 403
+
+
+def test_the_inbox_offers_each_clinic_and_says_when_nothing_waits(client, accounts):
+    _two_clinics()
+    login(client, accounts["staff"])
+    main_st = db.session.scalar(select(Location.id).where(Location.external_id == "L-1"))
+    html = client.get(f"/admin/inbox/?clinic={main_st}").get_data(as_text=True)
+    assert "Oak Ave Clinic" in html and "Main St Clinic" in html
+    assert "Nothing waits for this clinic" in html
