@@ -99,6 +99,8 @@ class System:
         self.web_url = f"http://127.0.0.1:{self.server.server_port}"
         twilio.callback_rewrite = (self.app.config["PUBLIC_BASE_URL"], self.web_url)
         self.workers: list[subprocess.Popen] = []
+        # Workers' WARNING-and-above lines, for a scenario that fails (ids only: rule 7).
+        self._worker_log = open(REPO / "test-artifacts" / "fault-workers.log", "ab")  # noqa: SIM115
         # The in-process publishers' connections die with every cut and at teardown; pika
         # logs each at ERROR with a traceback, which would bury the figures.
         self._pika = logging.getLogger("pika")
@@ -122,7 +124,7 @@ class System:
             [sys.executable, "-m", "dramatiq", "web.worker", "--queues", *queues,
              "--processes", "1", "--threads", str(threads), "--worker-shutdown-timeout", "20000"],
             cwd=REPO, env=self.worker_env(), start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=self._worker_log)
         self.workers.append(process)
         return process
 
@@ -170,6 +172,7 @@ class System:
         self.pg.stop()
         self.mq.stop()
         self._pika.setLevel(self._pika_level)
+        self._worker_log.close()
 
     # --- load and figures -------------------------------------------------------------
     def reminders(self, count: int, *, email_every: int = 0) -> int:
