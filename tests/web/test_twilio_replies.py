@@ -116,7 +116,7 @@ def test_an_unclear_reply_goes_to_the_inbox_and_its_text_never_to_a_log(app, cli
     (response,) = responses()
     assert (response.kind, response.needs_staff) == ("unclear", True)
     assert response.raw_text == "running late, my knee hurts"
-    assert "could not read your reply" in twilio.sent_to(PHONE)[-1]["Body"]
+    assert "could not match your reply" in twilio.sent_to(PHONE)[-1]["Body"]
     assert appointment_system.received() == []
     logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "knee" not in logged and PHONE not in logged
