@@ -31,7 +31,8 @@ def progress_chart(location: Location, day_start: datetime, day_end: datetime,
         moment = opens + (closes - opens) * step / STEPS
         if moment > until:
             break
-        count = sum(1 for at in sent if at <= moment)
+        # The window's end counts every send of the day: a resend after it is still sent.
+        count = len(sent) if step == STEPS else sum(1 for at in sent if at <= moment)
         points.append(f"{round(WIDTH * step / STEPS, 1)},{_y(count, total)}")
     now_x = round(WIDTH * min(max((now - opens).total_seconds() / span, 0.0), 1.0), 1)
     return {"width": WIDTH, "height": HEIGHT, "total": total, "sent": len(sent),
