@@ -1,9 +1,10 @@
 """The staff inbox: SMS replies no appointment could be matched to, or that were not C or X.
 
 Each entry belongs to one clinic (the location of the number's latest appointment), and the
-list is read one clinic at a time: the clinic filter is always applied, so an entry of
-another clinic never shows. Reading the list shows patients' own words, so it is audited,
-like marking an entry handled. Staff and admin only.
+list is read one clinic at a time, among the clinics the account may see (web.admin.scope):
+an entry of another clinic never shows, and handling it by its URL is a 404. Replies from a
+number no patient has belong to no clinic: only admins see those. Reading the list shows
+patients' own words, so it is audited, like marking an entry handled. Staff and admin only.
 """
 from typing import ClassVar
 
@@ -14,9 +15,13 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
-from db import Location, PatientResponse, db, utcnow
+from db import PatientResponse, db, utcnow
+from web.admin import scope
 from web.admin.access import STAFF, GuardedModelView, may_act, require_act
 from web.admin.audit import record, record_now
+
+#: ?clinic= of the replies from numbers no patient has (admins only).
+UNKNOWN_NUMBERS = 0
 
 _BUTTON = Markup('<form method="post" action="{}" class="d-inline">'
                  '<input type="hidden" name="csrf_token" value="{}">'
@@ -53,42 +58,49 @@ class InboxView(GuardedModelView):
     }
 
     def _clinic(self) -> int | None:
-        """The clinic being read: ?clinic=<location id>, else the first with open entries."""
+        """The clinic being read: ?clinic=<location id> if the account may see it, else the
+        account's first clinic with open entries, else its first clinic; None (replies of
+        unknown numbers) for an admin who asks for none."""
+        ids = scope.location_ids()
         chosen = request.args.get("clinic", type=int)
-        if chosen is not None:
+        if chosen == UNKNOWN_NUMBERS and ids is None:
+            return None
+        if chosen is not None and (ids is None or chosen in ids):
             return chosen
-        return db.session.scalar(
-            select(PatientResponse.location_id).where(PatientResponse.needs_staff,
-                                                      PatientResponse.handled_at.is_(None))
-            .order_by(PatientResponse.received_at).limit(1))
+        waiting = select(PatientResponse.location_id).where(
+            PatientResponse.needs_staff, PatientResponse.handled_at.is_(None),
+            PatientResponse.location_id.is_not(None))
+        if ids is not None:
+            waiting = waiting.where(PatientResponse.location_id.in_(ids))
+        first = db.session.scalar(waiting.order_by(PatientResponse.received_at).limit(1))
+        if first is not None or ids is None:
+            return first
+        return ids[0] if ids else -1  # an account without clinics reads an empty inbox
 
-    def _scoped(self, query):
+    def scope_query(self, query):
         clinic = self._clinic()
         query = query.filter(PatientResponse.needs_staff)
         return query.filter(PatientResponse.location_id.is_(None) if clinic is None
                             else PatientResponse.location_id == clinic)
 
-    def get_query(self):
-        return self._scoped(super().get_query())
-
-    def get_count_query(self):
-        return self._scoped(super().get_count_query())
-
     @expose("/")
     def index_view(self):
         clinic = self._clinic()
         record_now("view", "inbox", clinic, detail="staff inbox of a clinic")
-        self._template_args["clinics"] = db.session.execute(
-            select(Location.id, Location.name).order_by(Location.name)).all()
+        self._template_args["clinics"] = [(location.id, location.name)
+                                          for location in scope.locations()]
         self._template_args["clinic"] = clinic
+        self._template_args["unknown_numbers"] = UNKNOWN_NUMBERS if scope.sees_all() else None
         return super().index_view()
 
     @expose("/handle/<int:response_id>", methods=["POST"])
     def handle(self, response_id):
         require_act()
         entry = db.session.get(PatientResponse, response_id, with_for_update=True)
-        if entry is None or not entry.needs_staff:
-            abort(404)
+        ids = scope.location_ids()
+        if entry is None or not entry.needs_staff or (
+                ids is not None and entry.location_id not in ids):
+            abort(404)  # another clinic's entry is no business of this account
         if entry.handled_at is None:
             entry.handled_at, entry.handled_by = utcnow(), current_user.email
             record("inbox-handled", "patient_response", entry.id,
