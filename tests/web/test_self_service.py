@@ -1,14 +1,15 @@
 """The patients' pages: Confirm / Cancel links (/r/) act once, and only by POST; the
 preferences page and RFC 8058 one-click unsubscribe (/u/) win over upstream's channel."""
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from actors.appointments import apply_appointment_update
 from actors.links import preferences_token, reply_token
 from actors.schemas import AppointmentSchema
-from db import ConsentChange, Patient, db
+from db import Appointment, ConsentChange, Patient, db, utcnow
 from tests.conftest import drain
 from tests.factories import EMAIL_ADDRESS, moved
 from tests.web import replies_support as support
@@ -86,6 +87,16 @@ def test_expired_links_get_a_clear_page(app, client, emailed):
     for method in (client.get, client.post):
         answer = method(emailed["confirm"])
         assert answer.status_code == 410 and "expired" in answer.get_data(as_text=True)
+    assert outbox() == []
+
+
+def test_a_link_expires_when_its_appointment_has_passed(client, emailed):
+    appointment = emailed["notification"].appointment
+    db.session.execute(update(Appointment).where(Appointment.id == appointment.id)
+                       .values(starts_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    answer = client.post(emailed["cancel"])
+    assert answer.status_code == 410 and "expired" in answer.get_data(as_text=True)
     assert outbox() == []
 
 
