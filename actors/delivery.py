@@ -31,6 +31,7 @@ from actors.retries import (
     next_delay_ms,
     next_try_at,
     outage_retry,
+    waiting_retry,
 )
 from db import (
     Kind,
@@ -216,7 +217,7 @@ def deliver(notification_id: int) -> None:
         wait = max(1000, int((busy.until - utcnow()).total_seconds() * 1000))
         log.warning("another attempt holds the lease; will look again",
                     extra={"notification_id": notification_id, "retry_in_ms": wait})
-        raise dramatiq.Retry("attempt in progress", delay=wait) from None
+        raise waiting_retry(wait) from None
     except Exception as error:
         if not database_unavailable(error):
             raise

@@ -53,13 +53,26 @@ def next_try_at(delay_ms: int) -> datetime:
     return utcnow() + timedelta(milliseconds=delay_ms)
 
 
+def _uncounted(options: dict) -> None:
+    # The Retries middleware adds one to ``retries``; taking it here first leaves the count
+    # as it was, so the wait does not bring the message nearer its dead-letter queue.
+    options["retries"] = options.get("retries", 0) - 1
+
+
+def waiting_retry(delay_ms: int) -> dramatiq.Retry:
+    """The Retry of a duplicate message that waits for another attempt's lease: not a
+    failure of this message, so its retries stay as they were."""
+    _uncounted(_options())
+    return dramatiq.Retry("attempt in progress", delay=delay_ms)
+
+
 def outage_retry(what: str) -> DatabaseUnavailable:
     """The Retry to raise when the database is away: waits at most 10 s between tries and
-    leaves the message's retries as they were (the middleware adds the one taken here)."""
+    leaves the message's retries as they were."""
     options = _options()
     outages = options.get(_OUTAGES, 0)
     options[_OUTAGES] = outages + 1
-    options["retries"] = options.get("retries", 0) - 1
+    _uncounted(options)
     _, delay = compute_backoff(outages, factor=options.get("min_backoff", 1000),
                                max_backoff=OUTAGE_MAX_BACKOFF_MS)
     return DatabaseUnavailable(f"{what}: database unavailable", delay=delay)

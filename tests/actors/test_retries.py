@@ -100,3 +100,19 @@ def test_a_database_outage_does_not_use_up_the_messages_retries(app):
     # The Retries middleware adds one: the message is back at the retries it had.
     assert message.options["retries"] == 1 and message.options["outage_retries"] == 1
 
+
+
+def test_waiting_for_another_attempts_lease_does_not_use_up_retries(app, client):
+    _, (nid,) = change(client)
+    pending = notification(nid)
+    pending.claimed_until = utcnow() + timedelta(seconds=30)  # another worker's attempt
+    db.session.commit()
+    message = send_priority.message_with_options(args=(nid,), retries=3)
+    _as_current(message)
+    try:
+        from actors.delivery import deliver
+        with pytest.raises(dramatiq.Retry):
+            deliver(nid)
+    finally:
+        _as_current(None)
+    assert message.options["retries"] == 2  # the middleware's +1 brings it back to 3
