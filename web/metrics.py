@@ -28,7 +28,7 @@ from sqlalchemy import func, or_, select
 from actors.accounting.ledger import clinic_channel_tallies
 from actors.alerts.mail import due
 from actors.broker import QUEUES
-from db import Alert, Location, Notification, SyncRun, db, utcnow
+from db import Alert, Location, Notification, OutboundWebhook, SyncRun, db, utcnow
 from db.alert_cursors import ALERT_TICK, REMINDER_TICK, tick_marked_at
 from db.ledger import COUNTS
 from db.pauses import active as active_pauses
@@ -99,6 +99,22 @@ class DatabaseCollector:
             paused.add_metric(["clinic", pause.location.external_id] if pause.location_id
                               else ["channel", pause.channel], 1)
         yield paused
+        # Patients' answers the appointment system has not had yet: a pending count that only
+        # grows, or an old pending event, is the receiver down before the alert's 24 hours.
+        outbox = GaugeMetricFamily("patient_notifier_outbound_webhooks",
+                                   "Events for the appointment system in the outbox, by status.",
+                                   labels=["status"])
+        for status, count in db.session.execute(select(OutboundWebhook.status, func.count())
+                                                .group_by(OutboundWebhook.status)):
+            outbox.add_metric([status], count)
+        yield outbox
+        oldest = db.session.scalar(select(func.min(OutboundWebhook.created_at))
+                                   .where(OutboundWebhook.status == "pending"))
+        pending_age = GaugeMetricFamily(
+            "patient_notifier_outbound_webhook_oldest_pending_age_seconds",
+            "Seconds the oldest undelivered event has waited (0: none waits).")
+        pending_age.add_metric([], (now - oldest).total_seconds() if oldest else 0)
+        yield pending_age
         last = db.session.execute(select(func.max(SyncRun.finished_at))
                                   .where(SyncRun.complete.is_(True))).scalar()
         freshness = GaugeMetricFamily(

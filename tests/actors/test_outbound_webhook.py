@@ -64,6 +64,14 @@ def test_retried_with_backoff_until_answered_then_never_again(app, appointment_s
     assert appointment_system.refused == 0  # every attempt verified with the secret
 
 
+def test_metrics_show_what_waits_for_the_appointment_system(client, confirmed_while_down):
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'patient_notifier_outbound_webhooks{status="pending"} 1.0' in text
+    (age,) = [line for line in text.splitlines() if line.startswith(
+        "patient_notifier_outbound_webhook_oldest_pending_age_seconds ")]
+    assert float(age.split()[1]) >= 0
+
+
 def test_down_past_the_limit_fails_alerts_and_ops_retry_it(app, appointment_system,
                                                           confirmed_while_down):
     event = confirmed_while_down
