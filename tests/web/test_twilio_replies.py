@@ -154,6 +154,6 @@ def test_the_answer_is_on_the_appointment_timeline(app, client, appointment_syst
     (response,) = responses()
     page = client.get(f"/admin/appointment/timeline/{response.appointment_id}")
     html = page.get_data(as_text=True)
-    (line,) = re.findall(r'<li class="answer">(.*?)</li>', html, re.S)
+    (line,) = re.findall(r'<li class="answer">(.*?)</li>', html, re.DOTALL)
     assert "confirm" in line and "delivered" in line  # what, and that the system was told
     assert "reply" in html  # the acknowledgement is one of the appointment's notifications
