@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from flask import current_app
-from jinja2 import Environment, PackageLoader, TemplateNotFound, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
 
 from actors.segments import segment_count
 from db.staff import latest_template
@@ -107,9 +113,14 @@ def context_for(appointment, patient, location, notification=None) -> dict:
 def _extras(notification) -> dict:
     from actors.links import email_links  # actors.replies imports the send path, which
     from actors.replies import answer_of  # imports this module
+    extras = {}
+    if notification.kind == "broadcast":
+        from actors.broadcasts import context_of  # imports the send path too
+        extras.update(context_of(notification))
     if notification.channel == "email":
-        return email_links(notification.id)
-    return {"answer": answer_of(notification)} if notification.kind == "reply" else {}
+        return {**extras, **email_links(notification.id)}
+    return {**extras, "answer": answer_of(notification)} if notification.kind == "reply" \
+        else extras
 
 
 def render(kind: str, channel: str, context: dict, language: str | None) -> Rendered:

@@ -1,6 +1,7 @@
 """Models and migrations: the source of truth for every notification."""
 from db.alerts import Alert, raise_condition, resolve_condition
 from db.base import Base, UTCDateTime, db, utcnow
+from db.broadcasts import Broadcast
 from db.changes import AppointmentChange  # noqa: F401 - registers appointment_changes
 from db.clinic import Appointment, Location, Patient
 from db.consent import ConsentChange, record_consent
@@ -17,7 +18,7 @@ from db.transitions import move_many, transition
 
 __all__ = [
     "Alert", "raise_condition", "resolve_condition",
-    "Base", "UTCDateTime", "db", "utcnow", "Appointment", "Location", "Patient",
+    "Base", "UTCDateTime", "db", "utcnow", "Broadcast", "Appointment", "Location", "Patient",
     "ConsentChange", "record_consent", "InboundEvent", "ClinicDay", "DeliveryDay", "Notification", "NotificationEvent",
     "transition", "move_many", "create_notifications", "create_notifications_from",
     "Channel", "Kind", "Status",

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     CHANGE = "change"
     CANCELLATION = "cancellation"
     REPLY = "reply"  # our answer to a patient's SMS reply (actors.replies)
+    BROADCAST = "broadcast"  # a clinic's notice to everyone booked on a day (actors.broadcasts)
 
 
 class Channel(StrEnum):

@@ -59,3 +59,5 @@ def init_app(app) -> None:
     from web import cli_pause, cli_rotate
     cli_pause.init_app(app)
     cli_rotate.init_app(app)
+    from web import cli_broadcast
+    cli_broadcast.init_app(app)

@@ -17,6 +17,7 @@ from db import (
 )
 from web.admin import error_pages
 from web.admin.account_views import AuditLogView, StaffAccountView
+from web.admin.broadcast_views import BroadcastView
 from web.admin.call_list_views import CallListView
 from web.admin.clinic_views import AppointmentView, PatientView
 from web.admin.dashboard import TodayView
@@ -40,6 +41,8 @@ def init_app(app) -> Admin:
                   csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""))
     session = db  # Flask-Admin 2 takes the Flask-SQLAlchemy object
     admin.add_view(CallListView(name="Call list", endpoint="calls", url="/admin/calls"))
+    admin.add_view(BroadcastView(name="Broadcasts", endpoint="broadcasts",
+                                 url="/admin/broadcasts"))
     admin.add_view(DeliveryView(name="Delivery", endpoint="delivery", url="/admin/delivery"))
     admin.add_view(AppointmentView(Appointment, session, name="Appointments",
                                    endpoint="appointment"))

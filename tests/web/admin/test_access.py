@@ -15,18 +15,21 @@ PAGES = {
     "appointment": STAFF, "patient": STAFF, "quarantine": STAFF, "calls": STAFF,
     "templates": ADMIN, "staffaccount": ADMIN, "auditlog": ADMIN,
     "inbox": STAFF,  # patients' own words: the replies no appointment matched
+    "broadcasts": STAFF,  # one clinic's notice to everyone booked on a day
 }
 #: Actions: staff and admin, even on a page a viewer may open.
 ACTIONS = {"notification.resend": STAFF, "notification.cancel": STAFF, "calls.called": STAFF,
            "alert.acknowledge": STAFF, "alert.resolve": STAFF, "patient.consent": STAFF,
-           "deadletters.replay": STAFF, "inbox.handle": STAFF}
+           "deadletters.replay": STAFF, "inbox.handle": STAFF,
+           "broadcasts.make_preview": STAFF, "broadcasts.confirm": STAFF}
 
 
 def admin_routes(app, clinic):
     """(endpoint, method, url) for every rule of every admin view, with real ids filled in."""
     values = {"appointment_id": clinic.appointment.id, "patient_id": clinic.patient.id,
               "notification_id": clinic.failed.id, "alert_id": clinic.alert_id,
-              "export_type": "csv", "template": "reminder.sms.en.txt", "response_id": 1}
+              "export_type": "csv", "template": "reminder.sms.en.txt", "response_id": 1,
+              "broadcast_id": 1}
     ids = {"appointment": clinic.appointment.id, "patient": clinic.patient.id,
            "notification": clinic.failed.id, "alert": clinic.alert_id,
            "syncrun": clinic.run.id, "quarantine": clinic.quarantined.id,
