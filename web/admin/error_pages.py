@@ -4,8 +4,8 @@ from flask import request
 
 MESSAGES = {
     403: ("Not for this account",
-          "Your account may not open this page. If you need it, ask an administrator to "
-          "change your role or clinics."),
+          ("Your account may not open this page. If you need it, ask an administrator to "
+          "change your role or clinics.")),
     404: ("Not found",
           "There is nothing here: the link may be old, or the record belongs to another clinic."),
 }

@@ -1,29 +1,34 @@
-"""List filters on UTC timestamps: Flask-Admin parses naive datetimes; ours are UTC-aware."""
+"""List filters on timestamps: Flask-Admin parses naive datetimes; staff type them in their
+clinic's time (web.admin.clinic_time), which is what every list shows."""
 from datetime import UTC
 
 from flask_admin.contrib.sqla import filters
 
+from web.admin.clinic_time import zone_of
 
-class _AsUTC:
+
+class _InClinicTime:
     def clean(self, value):
         cleaned = super().clean(value)
+        zone = zone_of()
         if isinstance(cleaned, list):
-            return [moment.replace(tzinfo=UTC) for moment in cleaned]
-        return cleaned.replace(tzinfo=UTC)
+            return [moment.replace(tzinfo=zone).astimezone(UTC) for moment in cleaned]
+        return cleaned.replace(tzinfo=zone).astimezone(UTC)
 
 
-class AfterUTC(_AsUTC, filters.DateTimeGreaterFilter):
+class After(_InClinicTime, filters.DateTimeGreaterFilter):
     pass
 
 
-class BeforeUTC(_AsUTC, filters.DateTimeSmallerFilter):
+class Before(_InClinicTime, filters.DateTimeSmallerFilter):
     pass
 
 
-class BetweenUTC(_AsUTC, filters.DateTimeBetweenFilter):
+class Between(_InClinicTime, filters.DateTimeBetweenFilter):
     pass
 
 
 def utc_filters(column, name: str) -> list:
-    label = f"{name} (UTC)"
-    return [AfterUTC(column, label), BeforeUTC(column, label), BetweenUTC(column, label)]
+    """After, before and between for ``column`` (stored in UTC), typed in clinic time."""
+    label = f"{name} (clinic time)"
+    return [After(column, label), Before(column, label), Between(column, label)]

@@ -131,7 +131,7 @@ def test_admins_see_both_clinics(seeded):
 
 
 def test_clinic_a_staff_see_their_own_records(seeded):
-    app, day = seeded
+    app, _ = seeded
     client = _client(app, "staff-a")
     body = client.get("/admin/patient/?search=(312) 555-0142").get_data(as_text=True)
     assert "P-2" in body
