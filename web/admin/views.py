@@ -26,6 +26,7 @@ from web.admin.delivery_views import DeliveryView
 from web.admin.inbox_views import InboxView
 from web.admin.notification_views import NotificationView
 from web.admin.ops_views import AlertView, QuarantineView, SyncRunView
+from web.admin.pause_views import PauseView
 from web.admin.template_views import TemplateView
 
 #: Our templates (overriding Flask-Admin's where named alike) and the Today refresher script.
@@ -57,6 +58,7 @@ def init_app(app) -> Admin:
                                   endpoint="quarantine", category="Data"))
     admin.add_view(DeadLetterView(name="Dead letters", endpoint="deadletters",
                                   url="/admin/dead-letters", category="Data"))
+    admin.add_view(PauseView(name="Pauses", endpoint="pauses", url="/admin/pauses", category="Admin"))
     admin.add_view(TemplateView(name="Templates", endpoint="templates", url="/admin/templates",
                                 category="Admin"))
     admin.add_view(StaffAccountView(StaffUser, session, name="Staff accounts",

@@ -16,12 +16,14 @@ PAGES = {
     "templates": ADMIN, "staffaccount": ADMIN, "auditlog": ADMIN,
     "inbox": STAFF,  # patients' own words: the replies no appointment matched
     "broadcasts": STAFF,  # one clinic's notice to everyone booked on a day
+    "pauses": STAFF,  # what ops paused (clinics and channels, no patient); admins switch
 }
 #: Actions: staff and admin, even on a page a viewer may open.
 ACTIONS = {"notification.resend": STAFF, "notification.cancel": STAFF, "calls.called": STAFF,
            "alert.acknowledge": STAFF, "alert.resolve": STAFF, "patient.consent": STAFF,
            "deadletters.replay": STAFF, "inbox.handle": STAFF,
-           "broadcasts.make_preview": STAFF, "broadcasts.confirm": STAFF}
+           "broadcasts.make_preview": STAFF, "broadcasts.confirm": STAFF,
+           "pauses.pause": ADMIN, "pauses.resume": ADMIN}
 
 
 def admin_routes(app, clinic):
