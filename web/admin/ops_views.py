@@ -8,6 +8,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from db import Alert, QuarantinedRecord, SyncRun, db, resolve_condition, utcnow
+from web.admin import scope
 from web.admin.access import EVERYONE, STAFF, GuardedModelView, may_act, require_act
 from web.admin.audit import record, record_now
 from web.admin.filters import utc_filters
@@ -31,7 +32,7 @@ def _alert_actions(view, context, model, name):
 
 class AlertView(GuardedModelView):
     roles = EVERYONE
-    column_list = ("id", "kind", "status", "summary", "count", "first_seen_at", "last_seen_at",
+    column_list = ("kind", "status", "summary", "count", "first_seen_at", "last_seen_at",
                    "acknowledged_by", "acknowledged_at", "resolved_at", "actions")
     column_filters = ("status", "kind")
     column_default_sort = ("last_seen_at", True)
@@ -46,24 +47,24 @@ class AlertView(GuardedModelView):
         alert = self._locked(alert_id)
         if alert.acknowledged_at is None:
             alert.acknowledged_at, alert.acknowledged_by = utcnow(), current_user.email
-            record("acknowledge", "alert", alert.id, detail=alert.key)
+            record("acknowledge", "alert", alert.key, detail=alert.summary)
         db.session.commit()
-        flash(f"Alert {alert.id} acknowledged.", "success")
+        flash(f"Acknowledged: {alert.summary}.", "success")
         return redirect(url_for(".index_view"))
 
     @expose("/resolve/<int:alert_id>", methods=["POST"])
     def resolve(self, alert_id):
         alert = self._locked(alert_id)
         if resolve_condition(alert.key):
-            record("resolve", "alert", alert.id, detail=alert.key)
+            record("resolve", "alert", alert.key, detail=alert.summary)
         db.session.commit()
-        flash(f"Alert {alert.id} resolved.", "success")
+        flash(f"Resolved: {alert.summary}.", "success")
         return redirect(url_for(".index_view"))
 
 
 class SyncRunView(GuardedModelView):
     roles = EVERYONE
-    column_list = ("id", "started_at", "finished_at", "complete", "trigger", "window_from",
+    column_list = ("started_at", "finished_at", "complete", "trigger", "window_from",
                    "window_to", "pages", "records", "created", "changed", "unchanged",
                    "quarantined", "retries", "missing", "error_summary")
     column_filters = ("complete", "trigger", *utc_filters(SyncRun.started_at, "started"))
@@ -76,15 +77,29 @@ class QuarantineView(GuardedModelView):
 
     roles = STAFF
     can_view_details = True
-    column_list = ("id", "run_id", "external_id", "reason", "times_seen", "created_at",
-                   "last_seen_at", "resolved_at")
+    column_list = ("external_id", "reason", "times_seen", "created_at", "last_seen_at",
+                   "resolved_at")
     column_details_list = (*column_list, "raw")
+
+    def scope_query(self, query):
+        """A record names its clinic only in the raw data upstream sent: staff see those of
+        their clinics; records naming none are for admins."""
+        if scope.sees_all():
+            return query
+        names = sorted(current_user.location_external_ids) if current_user.is_authenticated \
+            else []
+        return query.filter(QuarantinedRecord.raw["location"]["id"].as_string().in_(names))
+
+    def get_one(self, id):
+        return self.get_query().filter(QuarantinedRecord.id == id).one_or_none()
     column_filters = ("external_id", *utc_filters(QuarantinedRecord.last_seen_at, "last seen"))
     column_default_sort = ("last_seen_at", True)
 
     @expose("/details/")
     def details_view(self):
         record_id = request.args.get("id", type=int)
-        if record_id is not None and db.session.get(QuarantinedRecord, record_id) is not None:
-            record_now("view", "quarantined_record", record_id, detail="raw upstream record")
+        found = self.get_one(record_id) if record_id is not None else None
+        if found is not None:
+            record_now("view", "quarantined_record", found.external_id,
+                       detail="raw upstream record")
         return super().details_view()

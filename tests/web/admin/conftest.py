@@ -107,7 +107,8 @@ def make_clinic(*, given_name="Ada", venue="Main St Clinic") -> Clinic:
     db.session.flush()
     quarantined = QuarantinedRecord(run_id=run.id, external_id="A-BAD",
                                     reason="patient.phone: not E.164",
-                                    raw={"id": "A-BAD", "patient": {"given_name": given_name}})
+                                    raw={"id": "A-BAD", "location": {"id": "L-1"},
+                                         "patient": {"given_name": given_name}})
     db.session.add(quarantined)
     db.session.commit()
     return Clinic(location, patient, appointment, failed, pending, alert.id, run, quarantined)

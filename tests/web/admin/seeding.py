@@ -9,7 +9,17 @@ from sqlalchemy import select, text
 
 from actors.appointments import apply_appointment_update
 from actors.schemas import AppointmentSchema
-from db import Appointment, Location, Notification, Patient, db, transition, utcnow
+from db import (
+    Appointment,
+    Location,
+    Notification,
+    Patient,
+    QuarantinedRecord,
+    SyncRun,
+    db,
+    transition,
+    utcnow,
+)
 from tests.factories import appointment, moved
 
 #: First database id of each table: numbers no page should ever show.
@@ -29,6 +39,7 @@ class Day:
     delivered: Notification
     failed: Notification
     other_failed: Notification
+    other_quarantined: int = 0  # a record upstream sent for L-2 that did not validate
 
 
 def _restart_ids() -> None:
@@ -81,6 +92,20 @@ def seed_day(zone: str = "America/Los_Angeles") -> Day:
                            reason="unknown destination")
     day.other_failed = _reminder(day.mary, "sms", "failed", code="30003",
                                  reason="unreachable handset")
+    now = utcnow()
+    run = SyncRun(window_from=now.date(), window_to=now.date() + timedelta(days=5),
+                  complete=True, started_at=now - timedelta(minutes=2), finished_at=now,
+                  pages=1, records=6, quarantined=2)
+    db.session.add(run)
+    db.session.flush()
+    mine = QuarantinedRecord(run_id=run.id, external_id="A-1999", reason="patient.phone: not E.164",
+                             raw={"id": "A-1999", "location": {"id": "L-1"}})
+    other = QuarantinedRecord(run_id=run.id, external_id="A-2999", reason="starts_at missing",
+                              raw={"id": "A-2999", "location": {"id": "L-2"},
+                                   "patient": {"family_name": "Seacole"}})
+    db.session.add_all([mine, other])
+    db.session.flush()
+    day.other_quarantined = other.id
     db.session.commit()
     return day
 

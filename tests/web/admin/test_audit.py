@@ -37,12 +37,12 @@ def test_views_and_actions_are_audited_with_account_time_ip_and_object(client, a
     assert {
         ("view", "patient", "P-1"),  # external ids, as staff know them
         ("view", "appointment", "A-1001"),
-        ("view", "quarantined_record", str(clinic.quarantined.id)),
+        ("view", "quarantined_record", "A-BAD"),
         ("consent", "patient", "P-1"),
         ("resend", "notification", "Reminder by SMS for A-1001"),
         ("cancel", "notification", "Change notice by SMS for A-1001"),
-        ("acknowledge", "alert", str(clinic.alert_id)),
-        ("resolve", "alert", str(clinic.alert_id)),
+        ("acknowledge", "alert", "send-failed:sms:30003"),
+        ("resolve", "alert", "send-failed:sms:30003"),
     } <= done
     for entry in entries(account=staff):
         assert entry.ip == "127.0.0.1" and entry.at is not None

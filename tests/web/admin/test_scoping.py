@@ -12,7 +12,8 @@ from tests.web.admin.seeding import MARY_PHONE, seed_day
 from web.admin.cli import seed_demo_account
 
 #: What of clinic L-2 an L-1 account must never see.
-OTHER_CLINIC = ("Seacole", MARY_PHONE, MARY_PHONE[2:], "A-2001", "P-7", "Harbour Clinic")
+OTHER_CLINIC = ("Seacole", MARY_PHONE, MARY_PHONE[2:], "A-2001", "P-7", "Harbour Clinic",
+                "A-2999")
 ACCOUNTS = {"staff-a": ("staff", ("L-1",)), "viewer-a": ("viewer", ("L-1",)),
             "admin": ("admin", ())}
 
@@ -26,7 +27,8 @@ def seeded(make_module_app):
             seed_demo_account(f"{name}@clinic.example", PASSWORD, role=role, locations=locations)
         day = SimpleNamespace(mary=seeded.mary.id, mary_patient=seeded.mary.patient_id,
                               other_failed=seeded.other_failed.id, grace=seeded.grace.id,
-                              main=seeded.ada.location_id)
+                              main=seeded.ada.location_id,
+                              other_quarantined=seeded.other_quarantined)
     # No app context held across requests: Flask-Login keeps the user in it, and two
     # accounts' clients would share one.
     yield app, day
@@ -54,7 +56,8 @@ def _other_clinic_urls(app, day):
             continue
     searches = [f"/admin/{view}/?search={term}" for view in ("appointment", "patient")
                 for term in ("Seacole", "(415) 555-0177", "A-2001", "P-7")]
-    filtered = ["/admin/notification/?clinic=L-2", "/admin/notification/?clinic=L-2&outcome=failed",
+    filtered = [f"/admin/quarantine/details/?id={day.other_quarantined}",
+                "/admin/notification/?clinic=L-2", "/admin/notification/?clinic=L-2&outcome=failed",
                 "/admin/calls/?clinic=L-2", "/admin/calls/export.csv?clinic=L-2",
                 "/admin/calls/export.csv", "/admin/appointment/export/csv/",
                 "/admin/delivery/?days=365", "/admin/today.json"]
@@ -123,7 +126,8 @@ def test_admins_see_both_clinics(seeded):
                         ("/admin/calls/", ("A-1002", "A-2001")),
                         ("/admin/calls/export.csv", ("A-1002", "A-2001")),
                         (f"/admin/appointment/timeline/{day.mary}", ("A-2001",)),
-                        ("/admin/notification/?clinic=L-2", ("A-2001",))):
+                        ("/admin/notification/?clinic=L-2", ("A-2001",)),
+                        ("/admin/quarantine/", ("A-1999", "A-2999"))):
         body = client.get(url).get_data(as_text=True)
         for text in wanted:
             assert text in body, (url, text)
