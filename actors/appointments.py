@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
+from actors.clinic_settings import held_until
 from actors.delivery import enqueue_send
 from actors.upsert import insert_ignoring_conflict
 from db import (
@@ -107,16 +108,23 @@ def _notify(appointment: Appointment, patient: Patient, kind: str,
     if deadline <= now:
         return []  # telling a patient about an appointment already past helps nobody
     db.session.flush()  # the appointment's new revision, before the rows that name it
+    # In the clinic's quiet hours a notice that is not urgent waits, planned, until they end
+    # (the dispatch tick releases it); the rest go out at once.
+    held = held_until(appointment, now)
+    timing = ({"status": Status.PLANNED, "due_at": held} if held is not None
+              else {"status": Status.QUEUED, "queued_at": now, "due_at": now})
     created = create_notifications([
         {"appointment_id": appointment.id, "patient_id": patient.id, "kind": kind,
-         "channel": channel, "revision": appointment.revision, "status": Status.QUEUED,
-         "queued_at": now, "due_at": now, "deadline_at": deadline,
+         "channel": channel, "revision": appointment.revision, **timing,
+         "deadline_at": deadline,
          "dedupe_key": f"{kind}:{appointment.id}:{appointment.revision}:{channel}"}
-        for channel in patient.channels()], source="appointment-update", now=now)
+        for channel in patient.channels()], source="appointment-update", now=now,
+        detail="held for the clinic's quiet hours" if held is not None else None)
     notifications = db.session.scalars(select(Notification).where(
         Notification.id.in_([row.id for row in created])).order_by(Notification.id)).all()
     for notification in notifications:
-        enqueue_send(notification)
+        if notification.status == Status.QUEUED:
+            enqueue_send(notification)
     return notifications
 
 

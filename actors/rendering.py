@@ -18,6 +18,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from actors.clinic_settings import help_contact
 from actors.segments import segment_count
 from db.staff import latest_template
 
@@ -102,7 +103,7 @@ def context_for(appointment, patient, location, notification=None) -> dict:
         "first_name": patient.given_name,
         "clinic": location.name,
         "address": location.address,
-        "clinic_phone": location.phone or "",
+        "clinic_phone": help_contact(location),
         "date": format_date(local.date(), format="EEE d MMM", locale=locale),
         "time": format_time(local.time(), format="short", locale=locale),
         "cancelled": appointment.status == "cancelled",

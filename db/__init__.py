@@ -3,6 +3,7 @@ from db.alerts import Alert, raise_condition, resolve_condition
 from db.base import Base, UTCDateTime, db, utcnow
 from db.broadcasts import Broadcast
 from db.changes import AppointmentChange  # noqa: F401 - registers appointment_changes
+from db.clinic_settings import ClinicSettings  # noqa: F401 - registers clinic_settings
 from db.clinic import Appointment, Location, Patient
 from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent

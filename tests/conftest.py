@@ -6,6 +6,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
+from actors.clinic_settings import forget_clinic_settings
 from actors.rendering import forget_stored_templates
 from db import db
 from fakes.smtp import SmtpSink
@@ -136,6 +137,7 @@ def make_app(database_admin_app, database_url, fake_providers):
     with database_admin_app.app_context():
         _empty_the_database()
     forget_stored_templates()  # a template edited in one test must not serve the next
+    forget_clinic_settings()  # nor a clinic's help contact (location ids start again)
 
 
 @pytest.fixture

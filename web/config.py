@@ -152,6 +152,10 @@ SETTINGS: list[Setting] = [
             doc="longest retry delay of a reminder (never past its deadline)"),
     Setting("CLINIC_TIMEZONE", "America/New_York",
             doc="time zone of a location that upstream sends without one"),
+    Setting("NOTICE_URGENT_WITHIN_HOURS", 12, _positive_int,
+            doc="a change or cancellation notice for an appointment less than this many hours "
+                "away goes out at once, even in a clinic's quiet hours (quiet hours are off "
+                "unless a clinic turns them on in the admin)"),
     Setting("TEMPLATE_CACHE_SECONDS", 30.0, float,
             doc="how long a worker reuses its lookup of admin-edited templates"),
     # --- Upstream data (ETL) ---

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import Date, and_, cast, func, not_, or_, select
 
 from actors.accounting.tally import Tally, classify
+from actors.clinic_settings import days_before_sql, window_end_minutes_sql
 from actors.reminders.plan import (
     CHANNEL,
     chosen_channels,
@@ -19,8 +20,8 @@ from actors.reminders.plan import (
     reminder_key_sql,
     unreachable_rules,
 )
-from actors.reminders.window import parse_window
 from db import Appointment, Location, Notification, db
+from db.clinic_settings import ClinicSettings
 from db.statuses import PROVIDERS_WITH_RECEIPTS
 
 #: A slice of the ledger: (clinic-local date, location id, channel, kind).
@@ -34,6 +35,16 @@ def _local_date(timestamp, zone):
 def _settings() -> tuple[int, timedelta]:
     config = current_app.config
     return config["REMINDER_DAYS_BEFORE"], timedelta(hours=config["RECEIPT_TIMEOUT_HOURS"])
+
+
+def _days_before_range() -> tuple[int, int]:
+    """The fewest and most days before any clinic reminds on (the global one included)."""
+    default = current_app.config["REMINDER_DAYS_BEFORE"]
+    low, high = db.session.execute(select(
+        func.min(ClinicSettings.reminder_days_before),
+        func.max(ClinicSettings.reminder_days_before))).one()
+    return min(default, low if low is not None else default), max(
+        default, high if high is not None else default)
 
 
 def count_notifications(first: date, last: date, now: datetime, *,
@@ -66,12 +77,11 @@ def count_notifications(first: date, last: date, now: datetime, *,
     return tallies
 
 
-def window_end_sql(sending_day, zone):
-    """When the reminder window of ``sending_day`` (an SQL date) closes at a clinic in ``zone``."""
-    _, end = parse_window(current_app.config["REMINDER_WINDOW"])
-    hours, minutes = (24, 0) if end is None else (end.hour, end.minute)
-    return func.timezone(zone, cast(sending_day, Date) + func.make_interval(0, 0, 0, 0, hours,
-                                                                            minutes))
+def window_end_sql(sending_day, zone, location_id):
+    """When the reminder window of ``sending_day`` (an SQL date) closes at the clinic
+    ``location_id`` in ``zone``: its own window if it set one, else ``REMINDER_WINDOW``."""
+    return func.timezone(zone, cast(sending_day, Date) + func.make_interval(
+        0, 0, 0, 0, 0, window_end_minutes_sql(location_id)))
 
 
 def never_planned(first: date, last: date, now: datetime, *, location_ids=None):
@@ -79,22 +89,27 @@ def never_planned(first: date, last: date, now: datetime, *, location_ids=None):
     ``first``..``last`` whose window closed without them.
 
     An appointment not cancelled, whose patient chose a channel and can be reached on it,
-    on the day ``REMINDER_DAYS_BEFORE`` after the sending day, with no reminder record of
+    on the day the clinic's days before (``REMINDER_DAYS_BEFORE`` unless its own) after the
+    sending day, with no reminder record of
     any kind for that day and channel. Appointments first seen after the window closed and
     booked after it upstream too are left out: the next tick records them as skipped.
     """
-    days_before, _ = _settings()
     a, loc = Appointment, Location
     channel = CHANNEL
+    days_before = days_before_sql(loc.id)
+    # The clinics' days before bound the dates an index range can cover; each row is then
+    # held to its own clinic's.
+    fewest, most = _days_before_range()
     sending_day = (a.local_date - days_before).label("day")
-    closed_at = window_end_sql(a.local_date - days_before, loc.timezone)
+    closed_at = window_end_sql(a.local_date - days_before, loc.timezone, loc.id)
     key = reminder_key_sql(a.local_date, channel)
     reachable = not_(or_(*(condition for condition, _ in unreachable_rules(channel))))
     query = (select(sending_day, loc.id.label("location_id"), channel.label("channel"),
                     a.id.label("appointment_id"))
              .select_from(chosen_channels().join(loc, loc.id == a.location_id))
-             .where(a.local_date >= first + timedelta(days=days_before),
-                    a.local_date <= last + timedelta(days=days_before),
+             .where(a.local_date >= first + timedelta(days=fewest),
+                    a.local_date <= last + timedelta(days=most),
+                    a.local_date - days_before >= first, a.local_date - days_before <= last,
                     a.status != "cancelled", a.missing_from_source_at.is_(None), reachable,
                     closed_at <= now,
                     not_(and_(a.created_at >= closed_at, a.source_updated_at >= closed_at)),

@@ -1,5 +1,6 @@
 """reminders-missed: every clinic day's reminder window is judged, at its close and early.
 
+Each clinic is judged by its own window and days before (``actors.clinic_settings``).
 At close: every booked appointment due a reminder that day is accounted for; anything never
 planned or never sent (expired) raises ``reminders-missed`` naming the clinic, the day and
 the count, once. Early: ``PLAN_GRACE_MINUTES`` into the window, a clinic with due
@@ -15,6 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql
 
 from actors.accounting.counting import count_never_planned, count_notifications
+from actors.clinic_settings import rules_by_location, rules_for
 from actors.reminders.window import window_on
 from db import (
     Appointment,
@@ -48,7 +50,7 @@ def _judged(location_id: int) -> dict:
 
 def _planned_any(location: Location, sending_day) -> bool:
     """Whether any reminder record exists for the clinic's appointments of that day."""
-    target = sending_day + timedelta(days=current_app.config["REMINDER_DAYS_BEFORE"])
+    target = sending_day + timedelta(days=rules_for(location.id).reminder_days_before)
     return db.session.scalar(select(exists().where(
         Appointment.id == Notification.appointment_id, Appointment.location_id == location.id,
         Appointment.local_date == target, Notification.kind == Kind.REMINDER)))
@@ -71,11 +73,13 @@ def check_windows(now: datetime | None = None) -> list[str]:
     config = current_app.config
     grace = timedelta(minutes=config["PLAN_GRACE_MINUTES"])
     raised = []
-    for location in db.session.scalars(select(Location).order_by(Location.id)):
+    locations = list(db.session.scalars(select(Location).order_by(Location.id)))
+    rules = rules_by_location([location.id for location in locations])
+    for location in locations:
         judged = _judged(location.id)
         today = now.astimezone(ZoneInfo(location.timezone)).date()
         for day in (today - timedelta(days=1), today):
-            window = window_on(day, location.timezone, config["REMINDER_WINDOW"])
+            window = window_on(day, location.timezone, rules[location.id].reminder_window)
             mark = judged.get(day)
             if now >= window.end and not (mark and mark.window_checked_at):
                 key = _judge_close(location, day, now)
@@ -95,7 +99,7 @@ def _judge_close(location: Location, day, now: datetime) -> str | None:
     _mark(day, location.id, now, window_checked_at=now, missed=missed)
     if not missed:
         return None
-    target = day + timedelta(days=current_app.config["REMINDER_DAYS_BEFORE"])
+    target = day + timedelta(days=rules_for(location.id).reminder_days_before)
     key = f"{KIND}:{location.external_id}:{day.isoformat()}"
     raise_condition(key, KIND, (
         f"{location.name} ({location.external_id}): {missed} reminders due on {day} for "

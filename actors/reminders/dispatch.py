@@ -39,6 +39,22 @@ def publish(app, rows) -> None:
     list(pool.map(send, rows, chunksize=max(1, len(rows) // (threads * 4))))
 
 
+def release_held(now: datetime, *, batch_size: int) -> int:
+    """Change notices held for a clinic's quiet hours whose hours are over: to ``priority``."""
+    app = current_app._get_current_object()
+    due = (select(Notification.id, Notification.status)
+           .where(Notification.status == "planned", Notification.kind != "reminder",
+                  Notification.due_at <= now, not_paused())
+           .order_by(Notification.due_at).limit(batch_size))
+    rows = [(row.id, "priority") for row in
+            move_many(due, to="queued", source="dispatch", now=now)]
+    db.session.commit()
+    if rows:
+        publish(app, rows)
+        log.info("held notices released", extra={"count": len(rows)})
+    return len(rows)
+
+
 def dispatch(now: datetime, *, batch_size: int | None = None, after_commit=None) -> int:
     """Queue and publish every reminder due at ``now``; returns how many.
 
@@ -47,6 +63,7 @@ def dispatch(now: datetime, *, batch_size: int | None = None, after_commit=None)
     """
     app = current_app._get_current_object()
     batch_size = batch_size or app.config["DISPATCH_BATCH_SIZE"]
+    release_held(now, batch_size=batch_size)
     total = 0
     while True:
         due = (select(Notification.id, Notification.status)

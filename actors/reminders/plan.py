@@ -1,8 +1,10 @@
 """Planning: a clinic day's reminders become rows, set-based, idempotent, spread at the rate.
 
-For every location whose local clock is inside ``REMINDER_WINDOW``, the appointments on
-local date today + ``REMINDER_DAYS_BEFORE`` get one reminder per chosen channel, unless one
-exists (the unique dedupe key makes a doubled tick or two schedulers harmless). Patients we
+For every location whose local clock is inside its reminder window, the appointments on
+local date today + its days before get one reminder per chosen channel, unless one
+exists (the unique dedupe key makes a doubled tick or two schedulers harmless). The window
+and the days are the clinic's own when it set them (``actors.clinic_settings``), else
+``REMINDER_WINDOW`` and ``REMINDER_DAYS_BEFORE``. Patients we
 cannot reach on a channel, and cancelled appointments, are written down with the reason
 instead. Appointments whose reminder day has already passed are recorded as ``skipped``.
 Planning is a function of state and ``now``, never of which cron fired.
@@ -27,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 
+from actors.clinic_settings import rules_by_location
 from actors.reminders.window import Window, local_today, open_window, window_on
 from db import (
     Appointment,
@@ -205,17 +208,23 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
     """
     config = current_app.config
     rates = {"sms": config["SMS_RATE_PER_SECOND"], "email": config["EMAIL_RATE_PER_SECOND"]}
-    ahead = timedelta(days=config["REMINDER_DAYS_BEFORE"])
     query = select(Location.id, Location.timezone).order_by(Location.id)
     if location_ids:
         query = query.where(Location.id.in_(location_ids))
+    located = db.session.execute(query).all()
+    rules = rules_by_location([location_id for location_id, _ in located])
+    # Clinics plan together when they share a zone and their own window and days: one
+    # set-based statement per group. A group on the global settings is named by its zone.
     zones = defaultdict(list)
-    for location_id, tz in db.session.execute(query):
-        zones[tz].append(location_id)
+    for location_id, tz in located:
+        own = rules[location_id]
+        zones[(tz, own.reminder_window, own.reminder_days_before)].append(location_id)
     result = PlanResult()
-    for tz, ids in sorted(zones.items()):
-        window = (open_window(now, tz, config["REMINDER_WINDOW"]) if day is None
-                  else window_on(day, tz, config["REMINDER_WINDOW"]))
+    for (zone, text, days), ids in sorted(zones.items()):
+        tz = zone if (text, days) == (config["REMINDER_WINDOW"], config["REMINDER_DAYS_BEFORE"]) \
+            else f"{zone} {text} -{days}d"
+        ahead = timedelta(days=days)
+        window = open_window(now, zone, text) if day is None else window_on(day, zone, text)
         if window is None:
             continue
         if now >= window.end:
@@ -227,9 +236,9 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
                          dry_run=dry_run, source=source, result=result)
         for offset in range((target - window.day).days):
             passed = window.day + timedelta(days=offset)
-            if passed - ahead >= local_today(now, tz):
+            if passed - ahead >= local_today(now, zone):
                 continue  # its own reminder day is still to come (a day planned ahead)
-            closed_at = window_on(passed - ahead, tz, config["REMINDER_WINDOW"]).end
+            closed_at = window_on(passed - ahead, zone, text).end
             summary += _write(_candidates(ids, passed, now, skip_before=closed_at), window, now,
                               rates, dry_run=dry_run, source=source, result=result)
         for channel, status, count, _ in summary:

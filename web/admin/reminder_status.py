@@ -2,11 +2,11 @@
 coming for an appointment, and its history (status moves and appointment changes) in words."""
 from datetime import datetime, time, timedelta
 
-from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 
+from actors.clinic_settings import rules_for
 from db import Appointment, Notification, db, utcnow
 from db.changes import AppointmentChange
 from web.admin.clinic_time import clinic_clock, clinic_time, relative, zone_of
@@ -47,8 +47,8 @@ def patient_status(view, context, model, name) -> Markup:
     return status_cell(latest_per_channel(Notification.patient_id == model.id), None)
 
 
-def _window_text(local_day, zone) -> str:
-    start, end = current_app.config.get("REMINDER_WINDOW", "09:00-12:00").split("-")
+def _window_text(local_day, zone, window: str) -> str:
+    start, end = window.split("-")
     bounds = []
     for text in (start, end):
         hour, minute = map(int, text.split(":"))
@@ -72,13 +72,13 @@ def coming(appointment: Appointment, notifications: list[Notification]) -> list[
                      f"({relative(first, now)})")
     if appointment.status == "booked" and appointment.starts_at > now and not any(
             n.kind == "reminder" for n in notifications):
-        day = appointment.local_date - timedelta(
-            days=current_app.config.get("REMINDER_DAYS_BEFORE", 3))
+        own = rules_for(appointment.location_id)  # the clinic's window, else the global one
+        day = appointment.local_date - timedelta(days=own.reminder_days_before)
         opens = datetime.combine(day, time(0), zone)
         if opens.date() >= now.astimezone(zone).date():
             channels = " and ".join(channel_words(c) for c in appointment.patient.channels())
             abbreviation = clinic_time(opens, zone).rsplit(" ", 1)[-1]
-            lines.append(f"Reminder due {_window_text(day, zone)} {abbreviation} by {channels}")
+            lines.append(f"Reminder due {_window_text(day, zone, own.reminder_window)} {abbreviation} by {channels}")
     return lines
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from actors.accounting.ledger import clinic_channel_tallies
 from actors.accounting.tally import Tally, percent, total
+from actors.clinic_settings import rules_for
 from db import Alert, Appointment, Location, Notification, SyncRun, db, utcnow
 from db.statuses import CHANNELS, Status
 from web.admin import outcomes
@@ -39,8 +40,9 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
 
 
-def _window(local_day, zone) -> tuple[datetime, datetime]:
-    start, end = current_app.config.get("REMINDER_WINDOW", "09:00-12:00").split("-")
+def _window(local_day, zone, window: str) -> tuple[datetime, datetime]:
+    """The clinic's own window (``window``, from actors.clinic_settings) on its local day."""
+    start, end = window.split("-")
     bounds = []
     for text in (start, end):
         hour, minute = map(int, text.split(":"))
@@ -64,7 +66,7 @@ def _location_batch(location: Location, now: datetime, tallies: dict) -> dict:
                Notification.due_at >= day_start, Notification.due_at < day_end)
         .group_by(Notification.status)).all())
     batch = _bucketed(counts)
-    opens, closes = _window(local_day, zone)
+    opens, closes = _window(local_day, zone, rules_for(location.id).reminder_window)
     elapsed = (now - opens) / (closes - opens)
     done = batch["total"] - batch["planned"]
     delivery = {channel: tallies.get((location.id, channel), Tally()).as_dict()

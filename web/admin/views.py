@@ -19,6 +19,7 @@ from web.admin import error_pages
 from web.admin.account_views import AuditLogView, StaffAccountView
 from web.admin.broadcast_views import BroadcastView
 from web.admin.call_list_views import CallListView
+from web.admin.clinic_settings_views import ClinicSettingsView
 from web.admin.clinic_views import AppointmentView, PatientView
 from web.admin.dashboard import TodayView
 from web.admin.dead_letter_views import DeadLetterView
@@ -61,6 +62,8 @@ def init_app(app) -> Admin:
     admin.add_view(PauseView(name="Pauses", endpoint="pauses", url="/admin/pauses", category="Admin"))
     admin.add_view(TemplateView(name="Templates", endpoint="templates", url="/admin/templates",
                                 category="Admin"))
+    admin.add_view(ClinicSettingsView(name="Clinic settings", endpoint="clinicsettings",
+                                      url="/admin/clinic-settings", category="Admin"))
     admin.add_view(StaffAccountView(StaffUser, session, name="Staff accounts",
                                     endpoint="staffaccount", category="Admin"))
     admin.add_view(AuditLogView(AuditEntry, session, name="Audit log", endpoint="auditlog",

@@ -17,6 +17,7 @@ PAGES = {
     "inbox": STAFF,  # patients' own words: the replies no appointment matched
     "broadcasts": STAFF,  # one clinic's notice to everyone booked on a day
     "pauses": STAFF,  # what ops paused (clinics and channels, no patient); admins switch
+    "clinicsettings": ADMIN,  # each clinic's own window, days, quiet hours, help contact
 }
 #: Actions: staff and admin, even on a page a viewer may open.
 ACTIONS = {"notification.resend": STAFF, "notification.cancel": STAFF, "calls.called": STAFF,
@@ -31,7 +32,7 @@ def admin_routes(app, clinic):
     values = {"appointment_id": clinic.appointment.id, "patient_id": clinic.patient.id,
               "notification_id": clinic.failed.id, "alert_id": clinic.alert_id,
               "export_type": "csv", "template": "reminder.sms.en.txt", "response_id": 1,
-              "broadcast_id": 1}
+              "broadcast_id": 1, "location_id": clinic.location.id}
     ids = {"appointment": clinic.appointment.id, "patient": clinic.patient.id,
            "notification": clinic.failed.id, "alert": clinic.alert_id,
            "syncrun": clinic.run.id, "quarantine": clinic.quarantined.id,
