@@ -11,12 +11,15 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, so a code change does not reinstall them.
+# Dependencies first, so a code change does not reinstall them. The placeholder build's
+# build/ goes: setuptools copies a source only when newer than its copy there, and the
+# sources COPY'd below keep their older mtimes, so the empty __init__.py files would win.
 COPY pyproject.toml setup.cfg README.md MANIFEST.in ./
 RUN mkdir actors db fakes scheduler web \
     && touch actors/__init__.py db/__init__.py fakes/__init__.py scheduler/__init__.py web/__init__.py \
     && pip install . \
-    && pip uninstall --yes patient-notifier
+    && pip uninstall --yes patient-notifier \
+    && rm -rf build ./*.egg-info
 COPY actors ./actors
 COPY db ./db
 COPY fakes ./fakes
