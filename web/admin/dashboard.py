@@ -3,7 +3,7 @@ from flask import current_app, jsonify
 from flask_admin import expose
 
 from web.admin import scope, today
-from web.admin.access import EVERYONE, GuardedIndexView
+from web.admin.access import EVERYONE, GuardedIndexView, may_act
 
 
 class TodayView(GuardedIndexView):
@@ -16,7 +16,8 @@ class TodayView(GuardedIndexView):
                            buckets=list(today.BUCKETS), outcomes=today.outcomes.OUTCOMES,
                            bucket_statuses={name: ",".join(statuses)
                                             for name, statuses in today.BUCKETS.items()},
-                           refresh_seconds=current_app.config["ADMIN_REFRESH_SECONDS"])
+                           refresh_seconds=current_app.config["ADMIN_REFRESH_SECONDS"],
+                           may_act=may_act())  # the call list behind "never planned" is staff's
 
     @expose("/today.json")
     def data(self):
