@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 
-from actors.rendering import compile_source
+from actors.rendering import compile_source, forget_stored_templates
 from actors.segments import segment_count
-from actors.rendering import forget_stored_templates
 from db import TemplateVersion, db, latest_template
 from web.admin.access import ADMIN, GuardedView
 from web.admin.audit import record
