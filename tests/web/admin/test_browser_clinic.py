@@ -124,6 +124,9 @@ def _pages(ids):
         (ADMIN, "templates", "/admin/templates/"),
         (ADMIN, "template-email", "/admin/templates/edit/reminder.email.en.html"),
         (ADMIN, "template-sms", "/admin/templates/edit/reminder.sms.en.txt"),
+        (RECEPTIONIST, "broadcasts", "/admin/broadcasts/"),
+        (RECEPTIONIST, "pauses", "/admin/pauses/"),
+        (ADMIN, "clinic-settings", "/admin/clinic-settings/"),
         (ADMIN, "staff-accounts", "/admin/staffaccount/"),
         (ADMIN, "audit-log", "/admin/auditlog/"),
         ("viewer@clinic.example", "forbidden", "/admin/patient/"),
@@ -144,7 +147,8 @@ def test_no_admin_page_has_a_serious_or_critical_accessibility_violation(live, b
             # tag: the pages' CSP stays as it is.
             pages[account].context.add_init_script(script=axe)
         page = pages[account]
-        page.goto(f"{base}{path}")
+        response = page.goto(f"{base}{path}")
+        assert response.status == {"forbidden": 403, "not-found": 404}.get(name, 200), name
         page.wait_for_load_state("load")
         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
