@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test fuzz up bench chaos lint clean
+.PHONY: install run test fuzz up bench chaos lint clean image
 
 $(BIN)/flask: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ bench: install bench/.venv-celery/bin/celery
 ## the time to drain after the fault; make test runs their short versions.
 chaos: install
 	CHAOS=long $(BIN)/pytest -q -s -p no:randomly tests/faults/test_scenarios.py
+
+## The container image with podman, on a base made from Debian packages (.ci/build-image;
+## the base tarball is cached in .cache/image/); tests/k8s/test_image.py runs each Procfile
+## process in it.
+image:
+	.ci/build-image
 
 lint: install
 	$(BIN)/ruff check actors web scheduler db fakes tests
