@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from actors.broker import actor
 from actors.channels import ConsentError, PermanentError, RetryableError, channels_for
+from actors.channels.failover import adapter_for
 from actors.enqueue import enqueue_after_commit
 from actors.pauses import PAUSED_REASON, paused
 from actors.receipts import FINAL, accepted
@@ -154,7 +155,7 @@ def status_callback_url(notification_id: int) -> str:
 
 
 def _send(claim: Claim, notification_id: int) -> tuple[str, str]:
-    adapter = channels_for(current_app)[claim.channel]
+    adapter = adapter_for(claim.channel)  # the next provider while the first is failing
     rendered = claim.rendered
     if claim.channel == "sms":
         return adapter.provider, adapter.send_sms(

@@ -51,6 +51,16 @@ def _choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def _providers(*options: str) -> Callable[[str], str]:
+    """A comma-separated list of providers, in order, each once."""
+    def parse(value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        if not names or len(set(names)) != len(names) or set(names) - set(options):
+            raise ValueError(f"expected a comma-separated order of {', '.join(options)}")
+        return ",".join(names)
+    return parse
+
+
 def _daily_window(value: str) -> str:
     """``HH:MM-HH:MM`` within one day (reminder windows never cross midnight)."""
     try:
@@ -119,6 +129,17 @@ SETTINGS: list[Setting] = [
             doc="how SMS is sent"),
     Setting("EMAIL_CHANNEL", "console", _choice("ses", "smtp", "console"),
             doc="how e-mail is sent"),
+    Setting("SMS_PROVIDERS", None, _providers("twilio", "sns"),
+            doc="SMS providers in order of preference, e.g. twilio,sns: while the first is "
+                "failing (provider-failing alert open) retryable failures go to the next; "
+                "unset: SMS_CHANNEL alone"),
+    Setting("EMAIL_PROVIDERS", None, _providers("ses", "smtp"),
+            doc="e-mail providers in order of preference, e.g. ses,smtp (as SMS_PROVIDERS); "
+                "unset: EMAIL_CHANNEL alone"),
+    Setting("AWS_ENDPOINT_URL_SNS", None,
+            doc="points the SNS client (SMS through AWS SNS) at another endpoint (tests)"),
+    Setting("FAILOVER_CHECK_SECONDS", 10.0, _positive_float,
+            doc="how long a worker reuses its look at which providers are failing"),
     Setting("EMAIL_FROM", "reminders@clinic.example", doc="sender address of every e-mail"),
     Setting("TWILIO_ACCOUNT_SID", None, doc="Twilio account SID"),
     Setting("TWILIO_AUTH_TOKEN", None, doc="Twilio auth token"),
