@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from actors.accounting.ledger import clinic_channel_tallies
 from actors.accounting.tally import Tally, percent
 from actors.channels import channels_for
+from actors.channels.failover import providers_for
 from db import Location, Notification, db, raise_condition, resolve_condition
 from db.notifications import CHANNELS
 
@@ -59,5 +60,21 @@ def check_providers(now, window: dict | None) -> None:
             raise_condition(key, "provider-failing",
                             f"{provider} is failing {failing} of {total} {channel.upper()} "
                             f"sends over the last {minutes} minutes")
+            _moved(channel, provider, failing=True)
         else:
             resolve_condition(key)
+            _moved(channel, provider, failing=False)
+
+
+def _moved(channel: str, first: str, *, failing: bool) -> None:
+    """While the first provider fails and a next one exists, the channel's traffic goes
+    there (actors.channels.failover): on-call hears once when it moves (the condition opens)
+    and once when it comes back (it resolves)."""
+    others = [adapter.provider for adapter in providers_for(current_app, channel)[1:]]
+    key = f"provider-failover:{channel}"
+    if failing and others:
+        raise_condition(key, "provider-failover",
+                        f"{channel.upper()} traffic moved from {first} to {others[0]} while "
+                        f"{first} is failing")
+    else:
+        resolve_condition(key)
