@@ -149,6 +149,19 @@ def test_help_answers_with_the_clinics_contact(app, client):
     assert db.session.execute(select(ConsentChange)).first() is None
 
 
+def test_help_answers_with_the_clinics_own_help_contact_when_set(app, client):
+    from actors.clinic_settings import forget_clinic_settings
+    from db import Location
+    from db.clinic_settings import ClinicSettings
+    send_change(client, app)
+    location = db.session.scalar(select(Location))
+    db.session.add(ClinicSettings(location_id=location.id, help_contact="+13125550999"))
+    db.session.commit()
+    forget_clinic_settings()
+    text = reply(client, "help").get_data(as_text=True)
+    assert "+13125550999" in text and "+13125550123" not in text
+
+
 def test_help_from_an_unknown_number_gets_the_fallback_contact(app, client):
     text = reply(client, "HELP", sender="+13125550777").get_data(as_text=True)
     assert "your clinic" in text

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from twilio.twiml.messaging_response import MessagingResponse
 
+from actors.clinic_settings import help_contact
 from actors.constraints import column_length
 from actors.replies import record_sms_reply
 from db import Appointment, Patient, db, record_consent, utcnow
@@ -88,10 +89,12 @@ def _help_text(patients: list[Patient], language: str | None = None, texts=HELP_
         .order_by(Appointment.starts_at.desc()).limit(1)).scalars().first() if patients else None
     language = (language or (patients[0].language if patients else "en")).split("-")[0]
     template = texts.get(language, texts["en"])
-    if appointment is None or not appointment.location.phone:
+    # The clinic's own help contact (clinic settings), else its phone, else the global one.
+    phone = help_contact(appointment.location) if appointment is not None else ""
+    if not phone:
         return template.format(clinic="Appointment reminders",
                                phone=current_app.config["CLINIC_HELP_CONTACT"])
-    return template.format(clinic=appointment.location.name, phone=appointment.location.phone)
+    return template.format(clinic=appointment.location.name, phone=phone)
 
 
 def _set_consent(patients: list[Patient], *, opted_out: bool, word: str) -> int:
