@@ -24,6 +24,9 @@ from sqlalchemy.exc import (
 
 from web.config import ConfigError
 
+# Dramatiq 2 renamed ConnectionError (the old name warns, and warnings are errors in tests).
+_BROKER_DOWN = getattr(dramatiq.errors, "BrokerConnectionError", None) or \
+    dramatiq.errors.ConnectionError
 CONFIGURATION = 2
 SERVICE_DOWN = 1
 _GUARDED = "_one_line_errors"
@@ -47,7 +50,7 @@ def _where(url: str | None) -> str:
 
 
 def _rabbitmq_down(error: BaseException) -> bool:
-    return isinstance(error, (pika.exceptions.AMQPConnectionError, dramatiq.errors.ConnectionError))
+    return isinstance(error, (pika.exceptions.AMQPConnectionError, _BROKER_DOWN))
 
 
 def explain(error: BaseException, config=None) -> CommandFailed | None:

@@ -19,7 +19,7 @@ DOWN_RABBITMQ = "amqp://guest:guest@127.0.0.1:1/%2F"
 
 #: Each command with the arguments it needs; a command missing here fails the first test.
 ARGS = {
-    "limiter clear": ["--key", "some-key"], "limiter config": [], "limiter limits": [], "routes": [],
+    "limiter clear": ["--key", "some-key", "-y"], "limiter config": [], "limiter limits": [], "routes": [],
     "run": [], "shell": [], "dev": [], "db branches": [], "db check": [], "db current": [],
     "db downgrade": [], "db edit": [], "db heads": [], "db history": [], "db init": [],
     "db list-templates": [], "db merge": [], "db migrate": [], "db revision": [],
@@ -34,6 +34,12 @@ ARGS = {
                      "correct-horse-battery-staple"],
     "users unlock": ["someone@clinic.example"],
     "pause": ["--reason", "cli test", "--by", "ops"], "resume": ["--by", "ops"], "pauses": [],
+    "outbox list": [], "outbox retry": [],
+    "rotate reset-password": ["someone@clinic.example", "--password",
+                              "correct-horse-battery-staple", "--by", "ops"],
+    "rotate totp-rekey": ["--by", "ops"],
+    "broadcast create": ["--location", "L-1", "--date", "2026-12-01", "--template", "closure",
+                         "--dry-run"],
 }
 #: Interactive, long-running, or writing files into the repository once connected: these
 #: are run with a refused setting (they stop before starting) but not against dead services.
