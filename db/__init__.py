@@ -9,8 +9,8 @@ from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent
 from db.ledger import ClinicDay, DeliveryDay
 from db.notifications import Notification, NotificationEvent
-from db.responses import OUTBOX_STATUSES, OutboundAttempt, OutboundWebhook, PatientResponse
 from db.pauses import SendPause  # noqa: F401 - registers send_pauses with the metadata
+from db.responses import OUTBOX_STATUSES, OutboundAttempt, OutboundWebhook, PatientResponse
 from db.sync import QuarantinedRecord, SyncRun, SyncSeen
 from db.staff import AuditEntry, StaffRole, StaffUser, TemplateVersion, latest_template
 from db.creation import create_notifications, create_notifications_from

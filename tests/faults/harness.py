@@ -100,7 +100,9 @@ class System:
         twilio.callback_rewrite = (self.app.config["PUBLIC_BASE_URL"], self.web_url)
         self.workers: list[subprocess.Popen] = []
         # Workers' WARNING-and-above lines, for a scenario that fails (ids only: rule 7).
-        self._worker_log = open(REPO / "test-artifacts" / "fault-workers.log", "ab")  # noqa: SIM115
+        artifacts = REPO / "test-artifacts"  # git-ignored: absent in a fresh clone
+        artifacts.mkdir(exist_ok=True)
+        self._worker_log = open(artifacts / "fault-workers.log", "ab")  # noqa: SIM115
         # The in-process publishers' connections die with every cut and at teardown; pika
         # logs each at ERROR with a traceback, which would bury the figures.
         self._pika = logging.getLogger("pika")
