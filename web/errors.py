@@ -12,7 +12,9 @@ log = logging.getLogger(__name__)
 
 def _database_unavailable(error):
     db.session.rollback()
-    log.error("database unavailable", extra={"error_type": type(error).__name__})
+    # WARNING, not ERROR: in an outage every request lands here, and each ERROR would be a
+    # Sentry event; on-call hears once, from /readyz and the database_up rule.
+    log.warning("database unavailable", extra={"error_type": type(error).__name__})
     response = jsonify(code=503, status="Service Unavailable",
                        message="The database is unavailable; retry later.")
     response.status_code = 503
