@@ -117,10 +117,10 @@ def _empty_the_database():
     db.session.commit()
 
 
-@pytest.fixture
-def make_app(database_admin_app, database_url, fake_providers):
-    """Build an app (StubBroker unless BROKER_URL is given) with a clean database."""
-    twilio, smtp = fake_providers
+@contextmanager
+def app_factory(database_admin_app, database_url, twilio, smtp):
+    """Yield ``factory(**overrides)`` building test apps; afterwards their connections are
+    closed and the database emptied (shared by the per-test and per-module fixtures)."""
     apps = []
 
     def factory(**overrides):
@@ -129,13 +129,23 @@ def make_app(database_admin_app, database_url, fake_providers):
         apps.append(app)
         return app
 
-    yield factory
-    for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    with database_admin_app.app_context():
-        _empty_the_database()
+    try:
+        yield factory
+    finally:
+        for app in apps:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        with database_admin_app.app_context():
+            _empty_the_database()
+
+
+@pytest.fixture
+def make_app(database_admin_app, database_url, fake_providers):
+    """Build an app (StubBroker unless BROKER_URL is given) with a clean database."""
+    twilio, smtp = fake_providers
+    with app_factory(database_admin_app, database_url, twilio, smtp) as factory:
+        yield factory
     forget_stored_templates()  # a template edited in one test must not serve the next
     forget_clinic_settings()  # nor a clinic's help contact (location ids start again)
 

@@ -123,21 +123,7 @@ def clinic(app):
 def make_module_app(database_admin_app, database_url, twilio_server, smtp_server):
     """Like make_app, for a module that seeds once and only reads (or acts on what it seeded
     without depending on order): the database is emptied when the module is done."""
-    from tests.conftest import _empty_the_database, base_config
-    from web import create_app
+    from tests.conftest import app_factory
 
-    apps = []
-
-    def factory(**overrides):
-        app = create_app(base_config(database_url, twilio_server, smtp_server, **overrides))
-        app.config["TESTING"] = True
-        apps.append(app)
-        return app
-
-    yield factory
-    for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    with database_admin_app.app_context():
-        _empty_the_database()
+    with app_factory(database_admin_app, database_url, twilio_server, smtp_server) as factory:
+        yield factory
