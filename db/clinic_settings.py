@@ -21,5 +21,7 @@ class ClinicSettings(db.Model):
     quiet_hours: Mapped[str | None] = mapped_column(String(11))
     # Replaces the location's phone where messages say whom to ask.
     help_contact: Mapped[str | None] = mapped_column(String(64))
+    # "en,es": the languages the clinic's messages are offered in, the first its default.
+    languages: Mapped[str | None] = mapped_column(String(64))
     updated_by: Mapped[str | None] = mapped_column(String(255))
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
