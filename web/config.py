@@ -284,6 +284,11 @@ SETTINGS: list[Setting] = [
     # --- Workers ---
     Setting("WORKER_THREADS", 4, _positive_int,
             doc="worker threads of the in-process dev mode"),
+    Setting("WORKER_MODEL", "threads", _choice("threads", "gevent"),
+            doc="how a Procfile worker runs its --threads: OS threads, or gevent greenlets "
+                "(dramatiq-gevent, psycopg2 made cooperative) for slow providers; gevent "
+                "wants WORKER_THREADS ~150 and DATABASE_POOL_SIZE ~20 with "
+                "DATABASE_MAX_OVERFLOW 0 (docs/operations.md, 'Worker model')"),
     # --- Performance (see README "Performance") ---
     Setting("DATABASE_POOL_SIZE", 5, _positive_int,
             doc="PostgreSQL connections each process keeps open; under gevent, hundreds of "

@@ -1,0 +1,142 @@
+"""The Procfile's worker command in each model (web/worker_model.py): a real worker process
+started as ``python -m web.worker_model web.worker`` sends a queued reminder through the fake
+Twilio over the test vhost and database, and says how it runs."""
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from actors.appointments import apply_appointment_update
+from actors.reminders.dispatch import dispatch
+from actors.reminders.plan import plan
+from actors.schemas import AppointmentSchema
+from db import Notification, db, utcnow
+from tests.actors.reminders.support import midday_zone
+from tests.conftest import base_config, wait_for_commits
+from tests.factories import PATIENT, appointment
+from tests.services import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = PATIENT["phone"]
+WINDOW = {"REMINDER_WINDOW": "10:00-14:00"}  # open now in the midday zone
+
+
+@pytest.fixture
+def rabbit_app(make_app, rabbitmq_url):
+    app = make_app(BROKER_URL=rabbitmq_url, **WINDOW)
+    broker = app.extensions["dramatiq"]
+    broker.flush_all()
+    with app.app_context():
+        yield app
+    broker.flush_all()
+    broker.close()
+
+
+def queue_a_reminder() -> int:
+    """An SMS reminder planned and dispatched to the real sms queue, as the tick does."""
+    now = utcnow()
+    zone = midday_zone(now)
+    day = now.astimezone(ZoneInfo(zone)).date() + timedelta(days=3)
+    data = appointment(starts_at=datetime.combine(day, time(15, 30), tzinfo=ZoneInfo(zone)),
+                       updated_at=now - timedelta(hours=1), location={"timezone": zone})
+    apply_appointment_update(AppointmentSchema().load(data), source="test")
+    db.session.commit()
+    plan(now)
+    db.session.commit()
+    assert dispatch(now + timedelta(hours=4)) == 1
+    (reminder,) = db.session.execute(select(Notification)).scalars().all()
+    assert reminder.kind == "reminder" and reminder.status == "queued"
+    return reminder.id
+
+
+def worker_env(config: dict, **settings) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SMTP_"))}
+    env.update({k: str(v) for k, v in {**config, **settings}.items()
+                if v is not None and k.isupper()})
+    return env
+
+
+def start_worker(env: dict, threads: int) -> subprocess.Popen:
+    """The Procfile's worker-sms line, with its defaults filled in."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "web.worker_model", "web.worker", "--queues", "sms",
+         "--processes", "1", "--threads", str(threads), "--worker-shutdown-timeout", "20000"],
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+
+
+def stop(worker: subprocess.Popen) -> str:
+    """SIGTERM as tini sends it; the worker's log lines."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        _, log = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+    return log
+
+
+def records(log: str) -> list[dict]:
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize(("model", "threads", "driver"), [
+    ("gevent", 50, "cooperative"),  # psycogreen's wait callback
+    ("threads", 4, "blocking"),
+])
+def test_the_procfile_worker_sends_a_queued_reminder_in_each_model(
+        rabbit_app, fake_providers, database_url, rabbitmq_url, model, threads, driver):
+    twilio, smtp = fake_providers
+    reminder_id = queue_a_reminder()
+    config = base_config(database_url, twilio, smtp, BROKER_URL=rabbitmq_url, **WINDOW)
+    worker = start_worker(worker_env(config, WORKER_MODEL=model, LOG_LEVEL="INFO"), threads)
+    try:
+        assert wait_until(lambda: twilio.sent_to(PHONE), timeout=60,
+                          what=f"the {model} worker to send the reminder")
+        wait_for_commits(lambda: db.session.get(Notification, reminder_id).status == "sent",
+                         what="the reminder recorded sent", timeout=30)
+        # exec, not a child: the process the Procfile started is Dramatiq's own launcher.
+        launcher = Path(f"/proc/{worker.pid}/cmdline").read_bytes().split(b"\0")
+        assert (b"dramatiq-gevent" in launcher[1]) == (model == "gevent"), launcher
+    finally:
+        log = stop(worker)
+    assert worker.returncode == 0, log[-3000:]
+    (message,) = twilio.sent_to(PHONE)
+    assert "reminder" in message["Body"]
+    said = [r["message"] for r in records(log) if r.get("logger") == "web.worker_model"]
+    assert said == [f"worker model {model}, database driver {driver}"], log[-3000:]
+
+
+def test_an_unknown_worker_model_is_refused_in_one_line(database_url):
+    result = subprocess.run(
+        [sys.executable, "-m", "web.worker_model", "web.worker", "--queues", "sms"],
+        cwd=ROOT, env={**os.environ, "WORKER_MODEL": "eventlet"}, capture_output=True,
+        text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Error: WORKER_MODEL: expected one of threads, gevent"
+
+
+def test_a_worker_started_without_the_launcher_says_its_model_disagrees(
+        database_url, rabbitmq_url, fake_providers):
+    """``dramatiq web.worker`` with WORKER_MODEL=gevent runs threads: a warning says so."""
+    twilio, smtp = fake_providers
+    config = base_config(database_url, twilio, smtp, BROKER_URL=rabbitmq_url)
+    env = worker_env(config, WORKER_MODEL="gevent", LOG_LEVEL="INFO")
+    code = ("import web.worker, psycopg2.extensions as e; "
+            "print(e.get_wait_callback() is None)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "True"  # no gevent, so psycopg2 left blocking
+    warned = [r for r in records(result.stderr) if r.get("level") == "WARNING"
+              and r.get("logger") == "web.worker_model"]
+    assert len(warned) == 1 and "WORKER_MODEL is gevent" in warned[0]["message"], \
+        result.stderr[-3000:]
