@@ -8,25 +8,23 @@ transition. A try after an attempt whose outcome is unknown asks the provider fi
 "Crashes and outages".
 """
 import logging
-from datetime import datetime, timedelta
-from typing import NamedTuple
+import threading
+from datetime import timedelta
 
 import dramatiq
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import joinedload
 
 from actors.broker import actor
 from actors.channels import ConsentError, PermanentError, RetryableError, channels_for
 from actors.channels.failover import adapter_for
+from actors.claims import AttemptInProgress, Claim
+from actors.claims import claim as claim_for_sending
 from actors.enqueue import enqueue_after_commit
-from actors.pauses import PAUSED_REASON, paused
+from actors.outcomes import record_sent
 from actors.receipts import FINAL, accepted
-from actors.recipients import why_unreachable
 from actors.reminders.fallback import email_fallback
-from actors.reminders.keys import reminder_day
-from actors.rendering import context_for, render
 from actors.retries import (
     database_unavailable,
     next_delay_ms,
@@ -34,118 +32,23 @@ from actors.retries import (
     outage_retry,
     waiting_retry,
 )
-from db import (
-    Kind,
-    Notification,
-    NotificationEvent,
-    Status,
-    db,
-    record_consent,
-    transition,
-    utcnow,
-)
-from db.transitions import MISSING_FROM_SOURCE
+from db import Notification, Status, db, record_consent, transition, utcnow
+from db.statuses import PROVIDERS_WITH_RECEIPTS
 
 log = logging.getLogger(__name__)
 
 TIME_LIMIT_MS = 60_000
-#: Clocks differ: the provider's list is asked from this long before our first attempt.
-CLOCK_SKEW = timedelta(minutes=2)
+#: Per process and provider: a provider that can neither be asked nor sends receipts (SMTP)
+#: has one message at a time between its answer and the commit that records it, so a crash
+#: sends at most one message twice.
+_ONE_AT_A_TIME: dict[str, threading.Lock] = {}
 
 
-class AttemptInProgress(RetryableError):
-    """Another worker holds the lease (a duplicate or redelivered message); try later."""
-
-    def __init__(self, until: datetime):
-        super().__init__("lease", "another attempt is in progress")
-        self.until = until
-
-
-class Claim(NamedTuple):
-    channel: str
-    address: str
-    rendered: object
-    #: When the first attempt began, if an earlier attempt's outcome is unknown.
-    since: datetime | None
-
-
-def _locked(notification_id: int, *, with_context: bool = False) -> Notification | None:
-    """The notification, locked; ``with_context`` also loads its appointment (with location)
-    and patient in the same round trip, which the claim always reads."""
-    statement = select(Notification).where(Notification.id == notification_id)
-    if with_context:
-        statement = statement.options(joinedload(Notification.appointment),
-                                      joinedload(Notification.patient))
+def _locked(notification_id: int) -> Notification | None:
     return db.session.execute(
-        statement.with_for_update(of=Notification).execution_options(populate_existing=True)
-    ).unique().scalar_one_or_none()
-
-
-def _precheck(notification: Notification, now) -> tuple[str, str] | None:
-    """The terminal status and reason a notification takes instead of being sent, if any."""
-    appointment = notification.appointment
-    if notification.deadline_at is not None and now >= notification.deadline_at:
-        return "expired", "deadline passed before sending"
-    if notification.kind == "reminder" and appointment.status != "booked":
-        return "cancelled", f"appointment {appointment.status}"
-    planned_for = (reminder_day(notification.dedupe_key)
-                   if notification.kind == "reminder" else None)
-    if planned_for is not None and appointment.local_date != planned_for:
-        return "cancelled", "appointment moved to another day"
-    if notification.kind != Kind.REMINDER and appointment.revision != notification.revision:
-        return Status.CANCELLED, "superseded by a newer change"
-    if notification.kind == Kind.REMINDER and appointment.missing_from_source_at is not None:
-        return Status.SUPPRESSED, MISSING_FROM_SOURCE
-    unreachable = why_unreachable(notification.patient, notification.channel)
-    if unreachable:
-        return "suppressed", unreachable
-    if paused(notification):
-        # Its own status: transition() refuses a move to it, so the row waits unsent and
-        # the sweep offers it again until a resume or its deadline (actors/pauses.py).
-        return notification.status, PAUSED_REASON
-    return None
-
-
-def _claim(notification_id: int):
-    """First transaction: check, claim the lease, render. Returns what to send, or None."""
-    notification = _locked(notification_id, with_context=True)
-    if notification is None:
-        log.warning("notification not found", extra={"notification_id": notification_id})
-        return None
-    now = utcnow()
-    if notification.status not in ("queued", "sending"):
-        log.info("nothing to send", extra={"notification_id": notification_id,
-                                           "status": notification.status})
-        db.session.rollback()
-        return None
-    if notification.claimed_until is not None and notification.claimed_until > now:
-        until = notification.claimed_until
-        db.session.rollback()
-        raise AttemptInProgress(until)
-    outcome = _precheck(notification, now)
-    if outcome:
-        transition(notification, outcome[0], source="send", reason=outcome[1])
-        db.session.commit()
-        return None
-    since = None
-    if notification.status == "queued":
-        transition(notification, "sending", source="send")
-    else:  # an earlier attempt crashed, timed out or failed: the provider may have it
-        since = db.session.scalar(select(func.min(NotificationEvent.at)).where(
-            NotificationEvent.notification_id == notification.id,
-            NotificationEvent.to_status == Status.SENDING))
-    notification.attempts += 1
-    # While the lease lasts a duplicate message waits; once it runs out, the attempt is
-    # presumed dead and the next try asks the provider before sending (_find_sent).
-    notification.claimed_until = now + timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
-    appointment, patient = notification.appointment, notification.patient
-    rendered = render(notification.kind, notification.channel,
-                      context_for(appointment, patient, appointment.location, notification),
-                      patient.language)
-    address = patient.phone if notification.channel == "sms" else patient.email
-    db.session.commit()
-    return Claim(notification.channel, address, rendered,
-                 since - CLOCK_SKEW if since is not None else None)
+        select(Notification).where(Notification.id == notification_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
 
 
 def status_callback_url(notification_id: int) -> str:
@@ -154,14 +57,13 @@ def status_callback_url(notification_id: int) -> str:
     return f"{base}/api/v1/twilio/status?notification={notification_id}"
 
 
-def _send(claim: Claim, notification_id: int) -> tuple[str, str]:
-    adapter = adapter_for(claim.channel)  # the next provider while the first is failing
+def _send(adapter, claim: Claim, notification_id: int) -> str:
     rendered = claim.rendered
     if claim.channel == "sms":
-        return adapter.provider, adapter.send_sms(
-            claim.address, rendered.body, status_callback=status_callback_url(notification_id))
-    return adapter.provider, adapter.send_email(claim.address, rendered.subject, rendered.body,
-                                                rendered.html, notification_id=notification_id)
+        return adapter.send_sms(claim.address, rendered.body,
+                                status_callback=status_callback_url(notification_id))
+    return adapter.send_email(claim.address, rendered.subject, rendered.body, rendered.html,
+                              notification_id=notification_id)
 
 
 def _find_sent(claim: Claim) -> tuple[str, str, str] | None:
@@ -188,7 +90,7 @@ def _adopt(notification_id: int, claim: Claim, found: tuple[str, str, str]) -> N
              extra={"notification_id": notification_id, "provider": provider})
 
 
-def _retry_later(notification_id: int, error: RetryableError) -> None:
+def _retry_later(notification_id: int, provider: str, error: RetryableError) -> None:
     """Record a retryable failure and raise the Retry, or fail it if the deadline is near."""
     notification = _locked(notification_id)
     if notification.status != Status.SENDING:
@@ -198,6 +100,8 @@ def _retry_later(notification_id: int, error: RetryableError) -> None:
         return
     notification.claimed_until = None
     notification.error_code = error.code
+    if notification.provider_message_id is None:  # which provider failed (the circuit's)
+        notification.provider = provider
     delay = next_delay_ms()
     if notification.deadline_at is not None and next_try_at(delay) >= notification.deadline_at:
         transition(notification, "failed", source="send", error_code=error.code,
@@ -206,8 +110,27 @@ def _retry_later(notification_id: int, error: RetryableError) -> None:
         return
     db.session.commit()
     log.warning("send will be retried", extra={"notification_id": notification_id,
+                                               "provider": provider,
                                                "error_code": error.code, "retry_in_ms": delay})
     raise dramatiq.Retry(f"provider error {error.code}", delay=delay)
+
+
+def _failed(notification_id: int, claim: Claim, provider: str, error: PermanentError) -> None:
+    notification = _locked(notification_id)
+    notification.claimed_until = None
+    if notification.provider_message_id is None:
+        notification.provider = provider
+    transition(notification, "failed", source="send", error_code=error.code,
+               reason=error.reason)
+    if isinstance(error, ConsentError):
+        record_consent(notification.patient, claim.channel, opted_out=True,
+                       source="provider-error", reason=f"{error.code}: {error.reason}")
+    fallback = email_fallback(notification)  # reminders only; None otherwise
+    if fallback is not None:
+        enqueue_send(fallback)
+    db.session.commit()
+    log.warning("send failed permanently", extra={"notification_id": notification_id,
+                                                  "error_code": error.code})
 
 
 def deliver(notification_id: int) -> None:
@@ -235,42 +158,47 @@ def _forget_session() -> None:
         db.session.invalidate()
 
 
+def _cannot_be_asked(adapter) -> bool:
+    return not hasattr(adapter, "find_sent") and adapter.provider not in PROVIDERS_WITH_RECEIPTS
+
+
 def _deliver(notification_id: int) -> None:
-    claim = _claim(notification_id)
+    if not isinstance(notification_id, int):  # a malformed message: nothing to look up
+        raise TypeError("a send message carries one notification id")
+    claim = claim_for_sending(notification_id)
     if claim is None:
         return
+    adapter = adapter_for(claim.channel)  # the next provider while the first is failing
+    if _cannot_be_asked(adapter):
+        with _ONE_AT_A_TIME.setdefault(adapter.provider, threading.Lock()):
+            margin = timedelta(seconds=2 * current_app.config["PROVIDER_TIMEOUT_SECONDS"])
+            if utcnow() + margin >= claim.until:
+                # Waited so long for the others that the lease may run out mid-send, and a
+                # duplicate message would then send it too: try again after the lease.
+                raise AttemptInProgress(claim.until)
+            _attempt(notification_id, claim, adapter)
+    else:
+        _attempt(notification_id, claim, adapter)
+
+
+def _attempt(notification_id: int, claim: Claim, adapter) -> None:
     try:
         found = _find_sent(claim)
         if found is not None:
             _adopt(notification_id, claim, found)
             return
-        provider, message_id = _send(claim, notification_id)
+        message_id = _send(adapter, claim, notification_id)
     except RetryableError as error:
-        _retry_later(notification_id, error)
+        _retry_later(notification_id, adapter.provider, error)
         return
     except PermanentError as error:
-        notification = _locked(notification_id)
-        notification.claimed_until = None
-        transition(notification, "failed", source="send", error_code=error.code,
-                   reason=error.reason)
-        if isinstance(error, ConsentError):
-            record_consent(notification.patient, claim.channel, opted_out=True,
-                           source="provider-error", reason=f"{error.code}: {error.reason}")
-        fallback = email_fallback(notification)  # reminders only; None otherwise
-        if fallback is not None:
-            enqueue_send(fallback)
-        db.session.commit()
-        log.warning("send failed permanently", extra={"notification_id": notification_id,
-                                                      "error_code": error.code})
+        _failed(notification_id, claim, adapter.provider, error)
         return
-    notification = _locked(notification_id)
-    notification.claimed_until = None
     # False when the receipt came first (matched by the id in its URL) and recorded it.
-    accepted(notification, provider=provider, message_id=message_id, source="send",
-             segments=claim.rendered.segments)
-    db.session.commit()
+    record_sent(notification_id, provider=adapter.provider, message_id=message_id,
+                segments=claim.rendered.segments)
     log.info("sent", extra={"notification_id": notification_id, "channel": claim.channel,
-                            "provider": provider})
+                            "provider": adapter.provider})
 
 
 def mark_retries_exhausted(message_data: dict, retry_info: dict) -> None:

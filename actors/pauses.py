@@ -6,7 +6,9 @@ changes a status, so resuming needs no repair: dispatch takes the reminders that
 due, the sweep re-enqueues the queued ones (after SWEEP_STUCK_AFTER_SECONDS), and whatever
 outlived its deadline meanwhile expires as any late reminder does, and on-call hears.
 """
-from sqlalchemy import exists, or_, select
+from typing import NamedTuple
+
+from sqlalchemy import exists, select
 
 from db import Appointment, Notification, db
 from db.pauses import SendPause
@@ -22,8 +24,18 @@ def not_paused():
     return ~(by_channel | by_clinic)
 
 
-def paused(notification: Notification) -> bool:
-    """Whether this loaded notification's clinic or channel is paused right now."""
-    return bool(db.session.execute(select(exists().where(or_(
-        SendPause.channel == notification.channel,
-        SendPause.location_id == notification.appointment.location_id)))).scalar())
+class Pauses(NamedTuple):
+    """The pauses in force, read once for a batch of sends."""
+    channels: frozenset
+    locations: frozenset
+
+    def cover(self, notification: Notification) -> bool:
+        """Whether this loaded notification's clinic or channel is paused."""
+        return (notification.channel in self.channels
+                or notification.appointment.location_id in self.locations)
+
+
+def pauses_now() -> Pauses:
+    rows = db.session.execute(select(SendPause.channel, SendPause.location_id)).all()
+    return Pauses(frozenset(row.channel for row in rows if row.channel),
+                  frozenset(row.location_id for row in rows if row.location_id))

@@ -1,11 +1,11 @@
 """An SMTP sink on 127.0.0.1 (aiosmtpd) that keeps every message it accepts."""
+import asyncio
 import logging
 import socket
 import threading
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
-
 
 # aiosmtpd narrates every connection at INFO, recipients included.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -24,9 +24,18 @@ class _Collector:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         if self.sink.down:
             return "421 4.3.0 service not available"
-        message = message_from_bytes(envelope.content, policy=policy.default)
         with self.sink.lock:
-            self.sink.messages.append({"to": list(envelope.rcpt_tos), "message": message})
+            self.sink.in_flight += 1
+            self.sink.most_in_flight = max(self.sink.most_in_flight, self.sink.in_flight)
+        try:
+            if self.sink.latency:
+                await asyncio.sleep(self.sink.latency)  # a relay taking its time to answer
+            message = message_from_bytes(envelope.content, policy=policy.default)
+            with self.sink.lock:
+                self.sink.messages.append({"to": list(envelope.rcpt_tos), "message": message})
+        finally:
+            with self.sink.lock:
+                self.sink.in_flight -= 1
         return "250 Message accepted"
 
 
@@ -35,6 +44,9 @@ class SmtpSink:
         self.messages: list[dict] = []
         self.refuse: set[str] = set()
         self.down = False
+        self.latency = 0.0
+        #: Messages being received at once, now and at most (since the last reset).
+        self.in_flight = self.most_in_flight = 0
         self.lock = threading.Lock()
         # aiosmtpd cannot bind port 0 (it connects to itself to check), so find a free one.
         with socket.socket() as probe:
@@ -60,5 +72,7 @@ class SmtpSink:
     def reset(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.most_in_flight = self.in_flight
         self.refuse.clear()
         self.down = False
+        self.latency = 0.0

@@ -83,7 +83,7 @@ def test_deadline_check_uses_dramatiqs_backoff(app, client, monkeypatch):
         _as_current(None)
 
 
-def _refuse(claim, notification_id):
+def _refuse(adapter, claim, notification_id):
     from actors.channels import RetryableError
     raise RetryableError("20503", "provider busy or unavailable")
 

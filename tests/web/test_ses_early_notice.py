@@ -1,6 +1,6 @@
 """An SES notice that arrives before the send's answer was committed is matched by the
 notification tag every SES send carries (actors.channels.ses_email, web.providers.ses)."""
-from actors.delivery import _claim
+from actors.claims import claim
 from db import Notification, db
 from tests.factories import appointment, moved, post_event
 from tests.web.test_providers_ses import certificates, notice, post, ses_app  # noqa: F401
@@ -12,7 +12,7 @@ def test_delivery_notice_ahead_of_the_answer_is_applied_by_its_tag(ses_app, cert
     post_event(client, "appointment.created", first)
     (created,) = post_event(client, "appointment.updated",
                             moved(first, hours=1)).json["notifications"]
-    assert _claim(created["id"]) is not None  # the attempt is under way: the row is sending
+    assert claim(created["id"]) is not None  # the attempt is under way: the row is sending
     delivery = notice({"eventType": "Delivery", "delivery": {},
                        "mail": {"messageId": "0100-early",
                                 "tags": {"notification": [str(created["id"])]}}})

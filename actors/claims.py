@@ -1,0 +1,179 @@
+"""Claiming a notification for a send attempt: check it, take the lease, render it.
+
+Every thread of a worker process that is about to send joins one claim transaction
+(actors.group_commit): the rows are locked together in id order (``FOR UPDATE``), judged
+one by one in Python, and the claims written in one set-based statement with their history
+lines. A row another transaction holds is waited for, never skipped: its message is this
+thread's to decide. What a claim checks is the same whether it runs alone or in a batch.
+"""
+import logging
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy import BigInteger, String, column, func, insert, literal, select, update
+from sqlalchemy import values as sql_values
+from sqlalchemy.orm import joinedload
+
+from actors.channels import RetryableError
+from actors.group_commit import per_app
+from actors.pauses import PAUSED_REASON, Pauses, pauses_now
+from actors.recipients import why_unreachable
+from actors.reminders.keys import reminder_day
+from actors.rendering import context_for, render
+from db import (
+    Appointment,
+    Kind,
+    Notification,
+    NotificationEvent,
+    Status,
+    db,
+    transition,
+    utcnow,
+)
+from db.base import UTCDateTime
+from db.transitions import MISSING_FROM_SOURCE
+
+log = logging.getLogger(__name__)
+
+#: Clocks differ: the provider's list is asked from this long before our first attempt.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+class AttemptInProgress(RetryableError):
+    """Another worker holds the lease (a duplicate or redelivered message); try later."""
+
+    def __init__(self, until: datetime):
+        super().__init__("lease", "another attempt is in progress")
+        self.until = until
+
+
+class Claim(NamedTuple):
+    channel: str
+    address: str
+    rendered: object
+    #: When the first attempt began, if an earlier attempt's outcome is unknown.
+    since: datetime | None
+    #: The lease this attempt holds.
+    until: datetime
+
+
+def claim(notification_id: int) -> Claim | None:
+    """What to send for this notification now, or None when nothing is to be sent (it was
+    sent, decided against, paused or is unknown). Raises ``AttemptInProgress`` while
+    another attempt holds the lease."""
+    app = current_app._get_current_object()
+    return per_app(app, "claim", _claim_batch).submit(notification_id)
+
+
+def _precheck(notification: Notification, now, pauses: Pauses) -> tuple[str, str] | None:
+    """The terminal status and reason a notification takes instead of being sent, if any."""
+    appointment = notification.appointment
+    if notification.deadline_at is not None and now >= notification.deadline_at:
+        return Status.EXPIRED, "deadline passed before sending"
+    if notification.kind == Kind.REMINDER and appointment.status != "booked":
+        return Status.CANCELLED, f"appointment {appointment.status}"
+    planned_for = (reminder_day(notification.dedupe_key)
+                   if notification.kind == Kind.REMINDER else None)
+    if planned_for is not None and appointment.local_date != planned_for:
+        return Status.CANCELLED, "appointment moved to another day"
+    if notification.kind != Kind.REMINDER and appointment.revision != notification.revision:
+        return Status.CANCELLED, "superseded by a newer change"
+    if notification.kind == Kind.REMINDER and appointment.missing_from_source_at is not None:
+        return Status.SUPPRESSED, MISSING_FROM_SOURCE
+    unreachable = why_unreachable(notification.patient, notification.channel)
+    if unreachable:
+        return Status.SUPPRESSED, unreachable
+    if pauses.cover(notification):
+        # Its own status: transition() refuses a move to it, so the row waits unsent and
+        # the sweep offers it again until a resume or its deadline (actors/pauses.py).
+        return notification.status, PAUSED_REASON
+    return None
+
+
+def _claim_batch(ids: list) -> list:
+    now = utcnow()
+    until = now + timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
+    rows = {row.id: row for row in db.session.execute(
+        select(Notification).where(Notification.id.in_(set(ids)))
+        .options(joinedload(Notification.appointment).joinedload(Appointment.location),
+                 joinedload(Notification.patient))
+        .order_by(Notification.id)  # one lock order for every batch: no deadlock
+        .with_for_update(of=Notification).execution_options(populate_existing=True)
+    ).unique().scalars()}
+    pauses = pauses_now()
+    claims: dict[int, str] = {}  # id -> status it was claimed from
+    results = []
+    for notification_id in ids:
+        notification = rows.get(notification_id)
+        results.append(_judge(notification, notification_id, now, pauses, claims))
+    since = _first_attempts([i for i, status in claims.items() if status == Status.SENDING])
+    for index, notification_id in enumerate(ids):
+        if results[index] == "claim":
+            notification = rows[notification_id]
+            results[index] = _render(notification, since.get(notification_id), until)
+    if claims:
+        _write_claims(claims, now, until)
+    db.session.commit()
+    return results
+
+
+def _judge(notification, notification_id, now, pauses, claims):
+    if notification is None:
+        log.warning("notification not found", extra={"notification_id": notification_id})
+        return None
+    if notification_id in claims:  # the same message twice in one batch
+        return AttemptInProgress(now)
+    if notification.status not in (Status.QUEUED, Status.SENDING):
+        log.info("nothing to send", extra={"notification_id": notification_id,
+                                           "status": notification.status})
+        return None
+    if notification.claimed_until is not None and notification.claimed_until > now:
+        return AttemptInProgress(notification.claimed_until)
+    outcome = _precheck(notification, now, pauses)
+    if outcome:
+        transition(notification, outcome[0], source="send", reason=outcome[1])
+        return None
+    claims[notification_id] = notification.status
+    return "claim"
+
+
+def _first_attempts(ids: list[int]) -> dict[int, datetime]:
+    """When each earlier attempt began: the provider may hold its message since then."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(NotificationEvent.notification_id, func.min(NotificationEvent.at))
+        .where(NotificationEvent.notification_id.in_(ids),
+               NotificationEvent.to_status == Status.SENDING)
+        .group_by(NotificationEvent.notification_id)).all())
+
+
+def _render(notification: Notification, since, until) -> Claim:
+    appointment, patient = notification.appointment, notification.patient
+    rendered = render(notification.kind, notification.channel,
+                      context_for(appointment, patient, appointment.location, notification),
+                      patient.language)
+    address = patient.phone if notification.channel == "sms" else patient.email
+    return Claim(notification.channel, address, rendered,
+                 since - CLOCK_SKEW if since is not None else None, until)
+
+
+def _write_claims(claims: dict[int, str], now, until) -> None:
+    """queued -> sending (with its history line) or another try of ``sending``: the lease
+    taken and the attempt counted, for the whole batch in one statement."""
+    claimed = sql_values(column("id", BigInteger), column("from_status", String),
+                         name="claimed").data(list(claims.items()))
+    moved = (update(Notification)
+             .where(Notification.id == claimed.c.id,
+                    Notification.status == claimed.c.from_status)
+             .values(status=Status.SENDING, attempts=Notification.attempts + 1,
+                     claimed_until=until, updated_at=now)
+             .returning(Notification.id, claimed.c.from_status).cte("moved"))
+    history = insert(NotificationEvent).from_select(
+        ["notification_id", "from_status", "to_status", "at", "source"],
+        select(moved.c.id, moved.c.from_status, literal(Status.SENDING),
+               literal(now, UTCDateTime), literal("send"))
+        .where(moved.c.from_status == Status.QUEUED))
+    db.session.execute(select(moved.c.id).add_cte(history.cte("history")))
+
