@@ -110,8 +110,11 @@ def peer_env(database_url: str, broker_url: str, provider: Provider, concurrency
 def worker_commands(system: str, concurrency: int, gevent: bool) -> list[list[str]]:
     dramatiq_bin = str(VENV_BIN / ("dramatiq-gevent" if gevent else "dramatiq"))
     if system == "notifier":
-        module = "bench.gevent_worker" if gevent else "web.worker"
-        return [[dramatiq_bin, module, "--queues", "sms", "--processes", str(PROCESSES),
+        # What ships: the Procfile's worker command, its model from WORKER_MODEL (env(1)
+        # and the launcher both exec, so the process measured is Dramatiq's own).
+        model = "gevent" if gevent else "threads"
+        return [["env", f"WORKER_MODEL={model}", harness.PYTHON, "-m", "web.worker_model",
+                 "web.worker", "--queues", "sms", "--processes", str(PROCESSES),
                  "--threads", str(concurrency)]]
     if system == "bare":
         return [[dramatiq_bin, "bench.bare_dramatiq", "--processes", str(PROCESSES),
