@@ -140,6 +140,21 @@ SETTINGS: list[Setting] = [
             doc="points the SNS client (SMS through AWS SNS) at another endpoint (tests)"),
     Setting("FAILOVER_CHECK_SECONDS", 10.0, _positive_float,
             doc="how long a worker reuses its look at which providers are failing"),
+    Setting("FAILOVER_PROBE_SECONDS", 30.0, _positive_float,
+            doc="while the first provider's circuit is open, each worker process sends one "
+                "attempt through it this often (a probe), so it can be seen healthy again"),
+    Setting("FAILOVER_RECOVERY_SENDS", 3, _positive_int,
+            doc="sends the failing first provider must carry in the provider window (its "
+                "probes) before its circuit closes and traffic returns to it"),
+    Setting("SNS_RATE_PER_SECOND", 20.0, _positive_float,
+            doc="SMS per second the workers send through SNS when it is not the first "
+                "provider (the account's SNS SMS limit); the first keeps SMS_RATE_PER_SECOND"),
+    Setting("SMTP_RATE_PER_SECOND", 5.0, _positive_float,
+            doc="e-mails per second the workers send through SMTP when it is not the first "
+                "provider (the relay's limit); the first keeps EMAIL_RATE_PER_SECOND"),
+    Setting("SEND_WORKER_PROCESSES", 1, _positive_int,
+            doc="worker processes that send on one channel, all pods together; without "
+                "REDIS_URL each keeps 1/this of a second provider's rate"),
     Setting("EMAIL_FROM", "reminders@clinic.example", doc="sender address of every e-mail"),
     Setting("TWILIO_ACCOUNT_SID", None, doc="Twilio account SID"),
     Setting("TWILIO_AUTH_TOKEN", None, doc="Twilio auth token"),
@@ -277,8 +292,9 @@ SETTINGS: list[Setting] = [
     Setting("LOGIN_RATE_PER_ACCOUNT", "20/minute",
             doc="login attempts one account may receive from all addresses together"),
     Setting("REDIS_URL", None,
-            doc="redis:// URL for login-throttle counters shared by every web process; unset "
-                "keeps them in each process's memory"),
+            doc="redis:// URL for login-throttle counters shared by every web process and "
+                "the second providers' send rates shared by every worker; unset keeps them "
+                "in each process's memory"),
     Setting("ADMIN_REFRESH_SECONDS", 5, _positive_int,
             doc="how often an open Today page fetches fresh counts"),
     # --- Workers ---

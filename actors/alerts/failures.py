@@ -2,7 +2,7 @@
 
 The check reads notification events past its cursor (see db.alert_cursors): every move to
 ``failed`` or ``undelivered``, whoever made it (a send, a provider callback, exhausted
-retries). It also keeps per-run counts of sends, which the provider check reads.
+retries). It also keeps per-run counts of sends per provider, which the provider check reads.
 """
 import logging
 from collections import defaultdict
@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from actors.channels import channels_for
 from db import (
     Alert,
     Notification,
@@ -47,8 +48,11 @@ def _start_position(now) -> int:
 def scan_failures(now) -> dict | None:
     """Raise alerts for failures since the last run; return the rolling per-run send counts.
 
-    The counts are {"runs": [[iso time, {channel: [ok, permanent, technical]}], ...]}
-    covering the provider check's window, or None when another worker holds the cursor.
+    The counts are {"runs": [[iso time, {"<channel>:<provider>": [ok, permanent,
+    technical]}], ...]} covering the provider check's window, or None when another worker
+    holds the cursor. Each outcome counts for the provider its attempt went through (the
+    notification's ``provider``); one recorded before providers were (NULL) for the
+    channel's first.
     """
     cursor = lock_cursor(CURSOR, start_at=_start_position(now))
     if cursor is None:
@@ -61,18 +65,21 @@ def scan_failures(now) -> dict | None:
         rows = db.session.execute(
             select(NotificationEvent.notification_id, NotificationEvent.to_status,
                    NotificationEvent.error_code, NotificationEvent.source,
-                   NotificationEvent.detail, Notification.channel)
+                   NotificationEvent.detail, Notification.channel, Notification.provider)
             .join(Notification, Notification.id == NotificationEvent.notification_id)
             .where(NotificationEvent.id > cursor.position, NotificationEvent.id <= upto,
                    NotificationEvent.to_status.in_(("sent",) + FAILED))
             .order_by(NotificationEvent.id)).all()
         groups: dict[tuple, list] = defaultdict(list)
+        first = {channel: adapter.provider
+                 for channel, adapter in channels_for(current_app).items()}
         for row in rows:
+            by_provider = counts[f"{row.channel}:{row.provider or first[row.channel]}"]
             if row.to_status == "sent":
-                counts[row.channel][0] += 1
+                by_provider[0] += 1
                 continue
             technical = _is_technical(row.source, row.detail)
-            counts[row.channel][2 if technical else 1] += 1
+            by_provider[2 if technical else 1] += 1
             groups[(row.channel, row.error_code or "none", technical, row.to_status)].append(row)
         for (channel, code, technical, status), failed in groups.items():
             _raise(channel, code, technical, status, failed)

@@ -1,22 +1,37 @@
 """Providers per channel, in order (``SMS_PROVIDERS``, ``EMAIL_PROVIDERS``), and which one
 carries the next attempt.
 
-The circuit of each provider is the existing ``provider-failing:<channel>:<provider>``
-condition (actors.alerts.rates): while it is open for the first provider, attempts go to the
-next one that is not failing. Only attempts change provider: a retryable failure is retried
-(and so reaches the next provider), a permanent verdict fails the notification wherever it
-happened. When the condition resolves, the next attempt is the first provider's again.
+The circuit of each provider is the ``provider-failing:<channel>:<provider>`` condition
+(actors.alerts.rates), judged from the attempts that went through that provider: while it is
+open for the first provider, attempts go to the next one that is not failing. Only attempts
+change provider: a retryable failure is retried (and so reaches the next provider), a
+permanent verdict fails the notification wherever it happened.
+
+Half-open: once traffic has moved, the first provider gets no samples, and a circuit that
+closed for want of failures would send traffic back to a provider still broken. So its
+circuit stays open until it is seen healthy (actors.alerts.rates), and to be seen at all each
+worker process sends one attempt through it every ``FAILOVER_PROBE_SECONDS`` (a probe). A
+failed probe is one retry more for one notification; its next attempt goes to the next
+provider again.
+
+The providers after the first keep their own send rate (actors.channels.send_rate).
 """
-import time
+import threading
+from time import monotonic
 
 from flask import current_app
 from sqlalchemy import select
 
 from actors.channels import channels_for
+from actors.channels.errors import RetryableError
+from actors.channels.send_rate import RateLimited
 from db import Alert, db
 
 #: app -> (when to look again, providers failing now)
 _failing: dict[int, tuple[float, frozenset[str]]] = {}
+#: (app, channel) -> when this process may next probe the channel's failing first provider
+_next_probe: dict[tuple[int, str], float] = {}
+_probe_lock = threading.Lock()
 
 
 def _make(name: str, config):
@@ -51,8 +66,8 @@ def providers_for(app, channel: str) -> list:
         primary = channels_for(app)[channel]
         names = (app.config["SMS_PROVIDERS" if channel == "sms" else "EMAIL_PROVIDERS"]
                  or "").split(",")
-        adapters = [primary] + [_make(name, app.config) for name in names
-                                if name and name != primary.provider]
+        adapters = [primary] + [RateLimited(_make(name, app.config), channel, app.config)
+                                for name in names if name and name != primary.provider]
         app.extensions[key] = adapters
     return app.extensions[key]
 
@@ -60,7 +75,7 @@ def providers_for(app, channel: str) -> list:
 def failing_providers(app) -> frozenset[str]:
     """``<channel>:<provider>`` of every open provider-failing condition, looked up at most
     every FAILOVER_CHECK_SECONDS per process (one query, not one per send)."""
-    now = time.monotonic()
+    now = monotonic()
     cached = _failing.get(id(app))
     if cached is None or cached[0] <= now:
         keys = db.session.scalars(select(Alert.key).where(
@@ -73,17 +88,74 @@ def failing_providers(app) -> frozenset[str]:
 
 def forget_failing() -> None:
     _failing.clear()
+    with _probe_lock:
+        _next_probe.clear()
 
 
-def adapter_for(channel: str):
+def _probe_due(app, channel: str) -> bool:
+    """True once per FAILOVER_PROBE_SECONDS per process and channel; the first interval
+    starts when this process first sees the circuit open (it has just failed)."""
+    now = monotonic()
+    key = (id(app), channel)
+    with _probe_lock:
+        due = _next_probe.get(key)
+        if due is not None and due > now:
+            return False
+        _next_probe[key] = now + app.config["FAILOVER_PROBE_SECONDS"]
+        return due is not None
+
+
+def adapter_for(channel: str, *, probe: bool = True):
     """The adapter the next attempt on ``channel`` goes through: the first provider not
-    failing; the first when all are (its retries wait for it as before)."""
+    failing; the first when all are (its retries wait for it as before). While the first is
+    failing, one attempt per interval is its probe; ``probe=False`` (on-call's e-mails, which
+    leave no notification to judge the probe by) never is."""
     app = current_app._get_current_object()
     adapters = providers_for(app, channel)
     if len(adapters) == 1:
         return adapters[0]
     failing = failing_providers(app)
-    for adapter in adapters:
+    first = adapters[0]
+    if f"{channel}:{first.provider}" not in failing:
+        if (id(app), channel) in _next_probe:  # closed again: the next opening starts afresh
+            with _probe_lock:
+                _next_probe.pop((id(app), channel), None)
+        return first
+    if probe and _probe_due(app, channel):
+        return first
+    for adapter in adapters[1:]:
         if f"{channel}:{adapter.provider}" not in failing:
             return adapter
-    return adapters[0]
+    return first
+
+
+def find_earlier(app, channel: str, address: str, body: str, since,
+                 providers=None) -> tuple[str, str, str] | None:
+    """(provider, message id, provider status) of an earlier attempt's message, asked of
+    every provider of ``channel`` (or of ``providers``, names) that can be asked.
+
+    Only Twilio keeps a list to ask (``find_sent``); SNS answers a publish with an id and
+    keeps nothing we can search, and SMTP cannot be asked either, so an attempt lost there
+    may reach the patient twice (once). A provider that cannot be asked now (a retryable
+    error) is skipped when its circuit is open: an attempt through a provider answering
+    errors to everything almost never went, and waiting for it to answer would keep the
+    notification from failing over at all; otherwise its error is raised and the retry asks
+    again.
+    """
+    unanswered = None
+    for adapter in providers_for(app, channel):
+        if providers is not None and adapter.provider not in providers:
+            continue
+        if not hasattr(adapter, "find_sent"):
+            continue
+        try:
+            found = adapter.find_sent(address, body, since)
+        except RetryableError as error:
+            if f"{channel}:{adapter.provider}" not in failing_providers(app):
+                unanswered = unanswered or error
+            continue
+        if found:
+            return (adapter.provider, *found)
+    if unanswered is not None:
+        raise unanswered
+    return None
