@@ -1,8 +1,11 @@
-"""apply_appointment_update: the one code path for an appointment change, from any source.
+"""apply_appointment_updates: the one code path for appointment changes, from any source.
 
-The webhook and the ETL both call it with a validated appointment object (actors.schemas).
-It runs inside the caller's transaction; the caller commits, and the send messages go out
-after that commit.
+The webhook applies one validated appointment object (actors.schemas) with
+``apply_appointment_update``, a batch of one; the ETL applies a page of them. Either way
+each record is judged and applied in its order exactly as if it came alone (a duplicate
+later in the page is an update or stale, as it would be the next minute); what a page
+shares is its round trips. It runs inside the caller's transaction; the caller commits,
+and the send messages go out after that commit.
 """
 import logging
 from dataclasses import dataclass, field
@@ -14,7 +17,7 @@ from sqlalchemy import select
 
 from actors.clinic_settings import held_until
 from actors.delivery import enqueue_send
-from actors.upsert import insert_ignoring_conflict
+from actors.upsert import insert_many_ignoring_conflict
 from db import (
     Appointment,
     Location,
@@ -46,10 +49,7 @@ class UpdateResult:
                                    "status": n.status} for n in self.notifications]}
 
 
-def _upsert(model, external_id: str, values: dict):
-    insert_ignoring_conflict(model, {"external_id": external_id, **values}, "external_id")
-    row = db.session.execute(select(model).where(model.external_id == external_id)
-                             .with_for_update()).scalar_one()
+def _set_values(model, row, values: dict) -> None:
     for name, value in values.items():
         if name == "preferred_channel" and getattr(row, "channel_chosen_at", None) is not None:
             continue  # the patient chose on the preferences page; theirs wins (actors.preferences)
@@ -58,26 +58,68 @@ def _upsert(model, external_id: str, values: dict):
             if name == "email" and model is Patient:
                 # A bounce condemned the old address, not the new one.
                 row.email_undeliverable = False
-    return row
 
 
-def _location(data: dict) -> Location:
-    return _upsert(Location, data["id"], {
-        "name": data["name"], "address": data["address"], "phone": data.get("phone"),
-        "timezone": data.get("timezone") or current_app.config["CLINIC_TIMEZONE"]})
+def _location_values(data: dict) -> dict:
+    return {"name": data["name"], "address": data["address"], "phone": data.get("phone"),
+            "timezone": data.get("timezone") or current_app.config["CLINIC_TIMEZONE"]}
 
 
-def _patient(data: dict) -> Patient:
-    return _upsert(Patient, data["id"], {
-        "given_name": data["given_name"], "family_name": data["family_name"],
-        "phone": data.get("phone"), "email": data.get("email"),
-        "preferred_channel": data["preferred_channel"], "language": data.get("language") or "en"})
+def _patient_values(data: dict) -> dict:
+    return {"given_name": data["given_name"], "family_name": data["family_name"],
+            "phone": data.get("phone"), "email": data.get("email"),
+            "preferred_channel": data["preferred_channel"],
+            "language": data.get("language") or "en"}
 
 
-def _locked_appointment(external_id: str) -> Appointment | None:
-    return db.session.execute(select(Appointment).where(Appointment.external_id == external_id)
+def _insert_and_lock(model, first_values: dict[str, dict]) -> dict[str, object]:
+    """The rows of ``model`` by external id, the missing ones inserted (with the values of
+    their first record), every one locked. Ids in sorted order, so two pages or a page and
+    a webhook lock shared rows in the same order."""
+    if not first_values:
+        return {}
+    ids = sorted(first_values)
+    insert_many_ignoring_conflict(model, [{"external_id": e, **first_values[e]} for e in ids],
+                                  "external_id")
+    rows = db.session.execute(select(model).where(model.external_id.in_(ids))
+                              .order_by(model.external_id).with_for_update()).scalars().all()
+    return {row.external_id: row for row in rows}
+
+
+def _locked_appointments(external_ids) -> dict[str, Appointment]:
+    if not external_ids:
+        return {}
+    rows = db.session.execute(select(Appointment)
+                              .where(Appointment.external_id.in_(sorted(external_ids)))
+                              .order_by(Appointment.external_id)
                               .with_for_update(of=Appointment)
-                              .execution_options(populate_existing=True)).scalar_one_or_none()
+                              .execution_options(populate_existing=True)).scalars().all()
+    return {row.external_id: row for row in rows}
+
+
+def _newer_than_stored(records: list[dict], stored: dict[str, Appointment]) -> list[dict]:
+    """The records that are not stale, walking them in order: a record is stale when what
+    is stored, or an earlier record of the same page, is as new."""
+    latest = {external_id: row.source_updated_at for external_id, row in stored.items()}
+    live = []
+    for data in records:
+        incoming = data["updated_at"].astimezone(UTC)
+        if data["id"] in latest and incoming <= latest[data["id"]]:
+            continue
+        latest[data["id"]] = incoming
+        live.append(data)
+    return live
+
+
+def _appointment_values(data: dict, location: Location, patient: Patient) -> dict:
+    starts_at = data["starts_at"].astimezone(UTC)
+    # The record's own time zone: the location's, as this record leaves it.
+    timezone = _location_values(data["location"])["timezone"]
+    return {"status": data["status"], "starts_at": starts_at,
+            "local_date": starts_at.astimezone(ZoneInfo(timezone)).date(),
+            "location_id": location.id, "patient_id": patient.id,
+            "source_updated_at": data["updated_at"].astimezone(UTC),
+            "missing_from_source_at": None}
 
 
 def _what_changed(appointment: Appointment, status: str, starts_at: datetime,
@@ -129,26 +171,59 @@ def _notify(appointment: Appointment, patient: Patient, kind: str,
 
 
 def apply_appointment_update(data: dict, *, source: str) -> UpdateResult:
-    """Apply one appointment object (already validated) from ``source``."""
+    """Apply one appointment object (already validated) from ``source``: a batch of one."""
+    return apply_appointment_updates([data], source=source)[0]
+
+
+def apply_appointment_updates(records: list[dict], *, source: str) -> list[UpdateResult]:
+    """Apply appointment objects (already validated) from ``source``, in their order, each
+    as if applied alone; one result per record.
+
+    What a batch shares is its round trips: the appointments, locations and patients it
+    names are locked, and the new ones inserted, a few statements for the whole batch.
+    """
+    stored = _locked_appointments({data["id"] for data in records})
+    live = _newer_than_stored(records, stored)
+    # Rows for the records that will be applied only (first record's values when new); a
+    # record found stale later, after losing a race for a new id, leaves its location and
+    # patient stored, untouched, as the record applied alone would have.
+    locations = _insert_and_lock(Location, {
+        d["location"]["id"]: _location_values(d["location"]) for d in reversed(live)})
+    patients = _insert_and_lock(Patient, {
+        d["patient"]["id"]: _patient_values(d["patient"]) for d in reversed(live)})
+    first_sights = {}
+    for data in live:
+        if data["id"] not in stored and data["id"] not in first_sights:
+            first_sights[data["id"]] = data
+    inserted = {external_id for external_id, in insert_many_ignoring_conflict(Appointment, [
+        {"external_id": e, "revision": 0, **_appointment_values(
+            d, locations[d["location"]["id"]], patients[d["patient"]["id"]])}
+        for e, d in sorted(first_sights.items())], "external_id")}
+    stored.update(_locked_appointments(first_sights))
+    return [_apply(data, source, stored[data["id"]], locations, patients,
+                   first_sight=first_sights.pop(data["id"], None) is data,
+                   inserted=data["id"] in inserted)
+            for data in records]
+
+
+def _apply(data: dict, source: str, appointment: Appointment, locations: dict,
+           patients: dict, *, first_sight: bool, inserted: bool) -> UpdateResult:
+    """One record against its locked appointment row (``first_sight``: the row did not
+    exist before this batch, ``inserted``: this batch created it)."""
     external_id = data["id"]
     incoming_updated_at = data["updated_at"].astimezone(UTC)
-    appointment = _locked_appointment(external_id)
-    if appointment is not None and incoming_updated_at <= appointment.source_updated_at:
+    if not first_sight and incoming_updated_at <= appointment.source_updated_at:
         return UpdateResult(external_id, "stale")
 
-    location = _location(data["location"])
-    patient = _patient(data["patient"])
-    starts_at = data["starts_at"].astimezone(UTC)
-    local_date = starts_at.astimezone(ZoneInfo(location.timezone)).date()
-    values = {"status": data["status"], "starts_at": starts_at, "local_date": local_date,
-              "location_id": location.id, "patient_id": patient.id,
-              "source_updated_at": incoming_updated_at, "missing_from_source_at": None}
+    location = locations[data["location"]["id"]]
+    _set_values(Location, location, _location_values(data["location"]))
+    patient = patients[data["patient"]["id"]]
+    _set_values(Patient, patient, _patient_values(data["patient"]))
+    values = _appointment_values(data, location, patient)
+    starts_at, local_date = values["starts_at"], values["local_date"]
 
-    if appointment is None:
-        created = insert_ignoring_conflict(Appointment, {"external_id": external_id, "revision": 0,
-                                                         **values}, "external_id")
-        appointment = _locked_appointment(external_id)
-        if created:
+    if first_sight:
+        if inserted:
             result = UpdateResult(external_id, "created")
             # Only the booking system's own "created" event may confirm a booking: an ETL
             # pull's first sight of thousands of appointments must notify nobody.

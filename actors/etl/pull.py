@@ -1,8 +1,9 @@
 """One pull of the upstream API over a window of days, streamed page by page.
 
 Each page is applied in its own transaction through the same update function as the
-webhook (first sight notifies nobody; a change the webhook already brought is "stale"),
-so a page is either stored whole or not at all, and memory holds one page at a time.
+webhook, as one batch (a few statements per page, not several per record; first sight
+notifies nobody; a change the webhook already brought is "stale"), so a page is either
+stored whole or not at all, and memory holds one page at a time.
 Every pull is recorded in sync_runs, complete or not. Only a complete pull may flag
 appointments that upstream no longer returns, and it flags them: it never cancels.
 """
@@ -17,7 +18,7 @@ from sqlalchemy import delete, exists, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 
-from actors.appointments import apply_appointment_update
+from actors.appointments import apply_appointment_updates
 from actors.etl.client import Page, RetryPolicy, UpstreamClient, UpstreamError
 from actors.etl.freshness import check_freshness, check_incomplete_streak
 from actors.etl.missing import reopen_returned, suppress_missing
@@ -55,21 +56,23 @@ def _describe(failures: Counter) -> str:
     return ", ".join(f"{kind} x{count}" for kind, count in sorted(failures.items())) or "none"
 
 
+#: On the table, not the ORM: one cached statement, its rows sent as one multi-row INSERT.
+_SEEN = postgresql.insert(SyncSeen.__table__).on_conflict_do_nothing()
+
+
 def _mark_seen(run_id: int, external_ids: set[str]) -> None:
     if external_ids:
-        db.session.execute(postgresql.insert(SyncSeen).values(
-            [{"run_id": run_id, "external_id": e} for e in sorted(external_ids)]
-        ).on_conflict_do_nothing())
+        db.session.execute(_SEEN, [{"run_id": run_id, "external_id": e}
+                                   for e in sorted(external_ids)])
 
 
 def _apply_page(run_id: int, page: Page, inspector: PageInspector) -> None:
     """Store one page in one transaction: every record applied or quarantined, or none."""
     for attempt in range(PAGE_APPLY_ATTEMPTS):
         try:
-            outcomes = Counter()
-            for data in inspector.valid:
-                outcome = apply_appointment_update(data, source="etl").outcome
-                outcomes["unchanged" if outcome == "stale" else outcome] += 1
+            outcomes = Counter(
+                "unchanged" if result.outcome == "stale" else result.outcome
+                for result in apply_appointment_updates(inspector.valid, source="etl"))
             for raw, why in inspector.invalid:
                 quarantine(run_id, raw, why)
             valid_ids = [data["id"] for data in inspector.valid]
