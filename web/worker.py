@@ -14,7 +14,7 @@ from web.observability import adopt_worker_logging
 
 app = create_app()
 adopt_worker_logging()
-announce(model, app.config["WORKER_MODEL"])
+announce(model, app.config)
 broker = app.extensions["dramatiq"]
 
 from web.metrics import add_worker_metrics  # needs the app first

@@ -66,12 +66,21 @@ def database_driver() -> str:
     return "blocking" if psycopg2.extensions.get_wait_callback() is None else "cooperative"
 
 
-def announce(model: str, configured: str) -> None:
-    """One start-up line saying how this worker really runs (no patient data: rule 7)."""
+def announce(model: str, config) -> None:
+    """One start-up line saying how this worker really runs (no patient data: rule 7),
+    and a warning for a setting that does not fit the model."""
     log.info("worker model %s, database driver %s", model, database_driver())
+    configured = config["WORKER_MODEL"]
     if model != configured:
         log.warning("worker model %s, but WORKER_MODEL is %s: start workers with "
                     "python -m web.worker_model (the Procfile's command)", model, configured)
+    if model == "gevent" and config["DATABASE_MAX_OVERFLOW"] > 0:
+        # Greenlets outnumber connections, so the overflow fills at once, and overflow
+        # connections are closed and reopened as the load moves: with the default 5 + 10
+        # the bench saw a PostgreSQL backend started per message (README "Performance").
+        log.warning("worker model gevent with DATABASE_MAX_OVERFLOW %s: set "
+                    "DATABASE_POOL_SIZE to about 20 and DATABASE_MAX_OVERFLOW to 0",
+                    config["DATABASE_MAX_OVERFLOW"])
 
 
 def main(argv: list[str]) -> int:

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pika
 import pytest
 from sqlalchemy import select
 
@@ -21,7 +22,7 @@ from db import Notification, db, utcnow
 from tests.actors.reminders.support import midday_zone
 from tests.conftest import base_config, wait_for_commits
 from tests.factories import PATIENT, appointment
-from tests.services import wait_until
+from tests.services import queue_counts, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = PATIENT["phone"]
@@ -84,19 +85,31 @@ def stop(worker: subprocess.Popen) -> str:
     return log
 
 
+def consumers(broker_url: str) -> int:
+    try:
+        return queue_counts(broker_url, "sms")[1]
+    except pika.exceptions.AMQPError:  # not declared yet: the worker is still booting
+        return 0
+
+
 def records(log: str) -> list[dict]:
     return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
 
-@pytest.mark.parametrize(("model", "threads", "driver"), [
-    ("gevent", 50, "cooperative"),  # psycogreen's wait callback
-    ("threads", 4, "blocking"),
+#: The pool docs/operations.md gives gevent workers (k8s/components/gevent-workers).
+GEVENT_POOL = {"DATABASE_POOL_SIZE": 20, "DATABASE_MAX_OVERFLOW": 0}
+
+
+@pytest.mark.parametrize(("model", "threads", "pool", "driver"), [
+    ("gevent", 50, GEVENT_POOL, "cooperative"),  # psycogreen's wait callback
+    ("threads", 4, {}, "blocking"),
 ])
 def test_the_procfile_worker_sends_a_queued_reminder_in_each_model(
-        rabbit_app, fake_providers, database_url, rabbitmq_url, model, threads, driver):
+        rabbit_app, fake_providers, database_url, rabbitmq_url, model, threads, pool, driver):
     twilio, smtp = fake_providers
     reminder_id = queue_a_reminder()
-    config = base_config(database_url, twilio, smtp, BROKER_URL=rabbitmq_url, **WINDOW)
+    config = base_config(database_url, twilio, smtp, BROKER_URL=rabbitmq_url, **WINDOW,
+                         **pool)
     worker = start_worker(worker_env(config, WORKER_MODEL=model, LOG_LEVEL="INFO"), threads)
     try:
         assert wait_until(lambda: twilio.sent_to(PHONE), timeout=60,
@@ -122,6 +135,22 @@ def test_an_unknown_worker_model_is_refused_in_one_line(database_url):
         text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert result.stderr.strip() == "Error: WORKER_MODEL: expected one of threads, gevent"
+
+
+def test_a_gevent_worker_with_pool_overflow_is_told_to_size_its_pool(
+        database_url, rabbitmq_url, fake_providers):
+    twilio, smtp = fake_providers
+    config = base_config(database_url, twilio, smtp, BROKER_URL=rabbitmq_url)  # 5 + 10
+    worker = start_worker(worker_env(config, WORKER_MODEL="gevent", LOG_LEVEL="INFO"), 50)
+    try:
+        wait_until(lambda: consumers(rabbitmq_url) >= 1, timeout=60,
+                   what="the gevent worker to consume")
+    finally:
+        log = stop(worker)
+    warned = [r["message"] for r in records(log) if r.get("level") == "WARNING"
+              and r.get("logger") == "web.worker_model"]
+    assert warned == [("worker model gevent with DATABASE_MAX_OVERFLOW 10: set "
+                       "DATABASE_POOL_SIZE to about 20 and DATABASE_MAX_OVERFLOW to 0")], log
 
 
 def test_a_worker_started_without_the_launcher_says_its_model_disagrees(
