@@ -1,6 +1,6 @@
 """The Procfile's worker command in each model (web/worker_model.py): a real worker process
-started as ``python -m web.worker_model web.worker`` sends a queued reminder through the fake
-Twilio over the test vhost and database, and says how it runs."""
+started as ``python -m web.worker_model web.worker`` sends queued reminders through the fake
+Twilio and the SMTP sink over the test vhost and database, and says how it runs."""
 import json
 import os
 import signal
@@ -21,7 +21,7 @@ from actors.schemas import AppointmentSchema
 from db import Notification, db, utcnow
 from tests.actors.reminders.support import midday_zone
 from tests.conftest import base_config, wait_for_commits
-from tests.factories import PATIENT, appointment
+from tests.factories import EMAIL_ADDRESS, PATIENT, appointment
 from tests.services import queue_counts, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,21 +40,23 @@ def rabbit_app(make_app, rabbitmq_url):
     broker.close()
 
 
-def queue_a_reminder() -> int:
-    """An SMS reminder planned and dispatched to the real sms queue, as the tick does."""
+def queue_reminders() -> dict[str, int]:
+    """A patient's SMS and e-mail reminders planned and dispatched to the real sms and email
+    queues, as the tick does; their ids by channel."""
     now = utcnow()
     zone = midday_zone(now)
     day = now.astimezone(ZoneInfo(zone)).date() + timedelta(days=3)
     data = appointment(starts_at=datetime.combine(day, time(15, 30), tzinfo=ZoneInfo(zone)),
-                       updated_at=now - timedelta(hours=1), location={"timezone": zone})
+                       updated_at=now - timedelta(hours=1), location={"timezone": zone},
+                       patient={"preferred_channel": "both"})
     apply_appointment_update(AppointmentSchema().load(data), source="test")
     db.session.commit()
     plan(now)
     db.session.commit()
-    assert dispatch(now + timedelta(hours=4)) == 1
-    (reminder,) = db.session.execute(select(Notification)).scalars().all()
-    assert reminder.kind == "reminder" and reminder.status == "queued"
-    return reminder.id
+    assert dispatch(now + timedelta(hours=4)) == 2
+    reminders = db.session.execute(select(Notification)).scalars().all()
+    assert {(r.kind, r.status) for r in reminders} == {("reminder", "queued")}
+    return {r.channel: r.id for r in reminders}
 
 
 def worker_env(config: dict, **settings) -> dict:
@@ -65,9 +67,9 @@ def worker_env(config: dict, **settings) -> dict:
 
 
 def start_worker(env: dict, threads: int) -> subprocess.Popen:
-    """The Procfile's worker-sms line, with its defaults filled in."""
+    """The Procfile's worker-sms and worker-email lines in one, with their defaults."""
     return subprocess.Popen(
-        [sys.executable, "-m", "web.worker_model", "web.worker", "--queues", "sms",
+        [sys.executable, "-m", "web.worker_model", "web.worker", "--queues", "sms", "email",
          "--processes", "1", "--threads", str(threads), "--worker-shutdown-timeout", "20000"],
         cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
@@ -104,18 +106,21 @@ GEVENT_POOL = {"DATABASE_POOL_SIZE": 20, "DATABASE_MAX_OVERFLOW": 0}
     ("gevent", 50, GEVENT_POOL, "cooperative"),  # psycogreen's wait callback
     ("threads", 4, {}, "blocking"),
 ])
-def test_the_procfile_worker_sends_a_queued_reminder_in_each_model(
+def test_the_procfile_worker_sends_queued_reminders_in_each_model(
         rabbit_app, fake_providers, database_url, rabbitmq_url, model, threads, pool, driver):
+    """Twilio through requests, the SMTP sink through smtplib, PostgreSQL through psycopg2:
+    each works under the model's patching."""
     twilio, smtp = fake_providers
-    reminder_id = queue_a_reminder()
+    reminders = queue_reminders()
     config = base_config(database_url, twilio, smtp, BROKER_URL=rabbitmq_url, **WINDOW,
                          **pool)
     worker = start_worker(worker_env(config, WORKER_MODEL=model, LOG_LEVEL="INFO"), threads)
     try:
-        assert wait_until(lambda: twilio.sent_to(PHONE), timeout=60,
-                          what=f"the {model} worker to send the reminder")
-        wait_for_commits(lambda: db.session.get(Notification, reminder_id).status == "sent",
-                         what="the reminder recorded sent", timeout=30)
+        assert wait_until(lambda: twilio.sent_to(PHONE) and smtp.sent_to(EMAIL_ADDRESS),
+                          timeout=60, what=f"the {model} worker to send both reminders")
+        wait_for_commits(lambda: {db.session.get(Notification, i).status
+                                  for i in reminders.values()} == {"sent"},
+                         what="both reminders recorded sent", timeout=30)
         # exec, not a child: the process the Procfile started is Dramatiq's own launcher.
         launcher = Path(f"/proc/{worker.pid}/cmdline").read_bytes().split(b"\0")
         assert (b"dramatiq-gevent" in launcher[1]) == (model == "gevent"), launcher
@@ -124,6 +129,7 @@ def test_the_procfile_worker_sends_a_queued_reminder_in_each_model(
     assert worker.returncode == 0, log[-3000:]
     (message,) = twilio.sent_to(PHONE)
     assert "reminder" in message["Body"]
+    assert len(smtp.sent_to(EMAIL_ADDRESS)) == 1
     said = [r["message"] for r in records(log) if r.get("logger") == "web.worker_model"]
     assert said == [f"worker model {model}, database driver {driver}"], log[-3000:]
 
