@@ -4,7 +4,7 @@ from collections import Counter
 from sqlalchemy import select
 
 from actors.etl import pull_now
-from db import Notification, db
+from db import Appointment, Notification, QuarantinedRecord, db
 from tests.actors.etl.support import horizon_days, notification_count
 from tests.conftest import TEST_SECRET, drain
 from web.sample_event import signed_request
@@ -83,3 +83,27 @@ def test_a_change_the_webhook_already_brought_notifies_nobody_again(
     for record in moved:  # each patient heard once, from the webhook
         wanted = CHANNELS[record["patient"]["preferred_channel"]]
         assert sent[record["patient"]["id"]] == Counter({c: 1 for c in wanted}), record["id"]
+
+
+def test_one_page_with_a_bad_record_a_cancellation_and_a_move_applies_all_but_the_bad_one(
+        etl_app, upstream):
+    upstream.page_size = 50
+    ids = _seed_and_pull(upstream, count=50)  # one page
+    cancelled = upstream.appointment(ids[10])
+    cancelled.update(status="cancelled", updated_at=upstream.touch(ids[10])["updated_at"])
+    upstream.put(cancelled)
+    moved = upstream.move(ids[20], minutes=90)
+    upstream.corrupt(ids[30], phone="not-a-phone")
+    upstream.move(ids[30], minutes=30)  # its move cannot be applied: it is refused whole
+
+    run = pull_now(trigger="cli")
+
+    assert run.complete and run.pages == 1
+    assert (run.changed, run.unchanged, run.quarantined) == (2, 47, 1)
+    notices = db.session.execute(select(Notification)).scalars().all()
+    assert {(n.appointment.external_id, n.kind) for n in notices} == {
+        (ids[10], "cancellation"), (moved["id"], "change")}
+    assert db.session.execute(select(QuarantinedRecord.external_id)).scalars().all() == [ids[30]]
+    stored = db.session.execute(select(Appointment).where(Appointment.external_id == ids[30])
+                                ).scalar_one()
+    assert stored.revision == 0 and stored.missing_from_source_at is None
