@@ -4,7 +4,7 @@ The ETL applies a page with ``apply_appointment_updates``; the webhook applies o
 with ``apply_appointment_update``. The same records, through either, must leave the same
 appointments, the same notices and the same cancelled reminders: one update path.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from actors.schemas import AppointmentSchema
 from db import Appointment, Notification, Status, create_notifications, db, utcnow
 from tests.factories import appointment, moved
 
-T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 OUTCOMES = ["changed", "changed", "stale", "changed", "stale", "changed", "created",
             "changed", "stale"]
 
