@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import BigInteger, String, column, func, insert, literal, select, update
-from sqlalchemy import values as sql_values
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import joinedload
 
 from actors.channels import RetryableError
@@ -159,21 +158,23 @@ def _render(notification: Notification, since, until) -> Claim:
                  since - CLOCK_SKEW if since is not None else None, until)
 
 
-def _write_claims(claims: dict[int, str], now, until) -> None:
-    """queued -> sending (with its history line) or another try of ``sending``: the lease
-    taken and the attempt counted, for the whole batch in one statement."""
-    claimed = sql_values(column("id", BigInteger), column("from_status", String),
-                         name="claimed").data(list(claims.items()))
-    moved = (update(Notification)
-             .where(Notification.id == claimed.c.id,
-                    Notification.status == claimed.c.from_status)
-             .values(status=Status.SENDING, attempts=Notification.attempts + 1,
-                     claimed_until=until, updated_at=now)
-             .returning(Notification.id, claimed.c.from_status).cte("moved"))
-    history = insert(NotificationEvent).from_select(
-        ["notification_id", "from_status", "to_status", "at", "source"],
-        select(moved.c.id, moved.c.from_status, literal(Status.SENDING),
-               literal(now, UTCDateTime), literal("send"))
-        .where(moved.c.from_status == Status.QUEUED))
-    db.session.execute(select(moved.c.id).add_cte(history.cte("history")))
+#: queued -> sending (with its history line) or another try of ``sending``: the lease taken
+#: and the attempt counted, for the whole batch in one statement. Arrays, not a VALUES list,
+#: so the statement's text is the same for every batch (prepared and cached once).
+_CLAIM = text("""
+    WITH claimed AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]))
+            AS c(id, from_status)),
+    moved AS (
+        UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1,
+            claimed_until = :until, updated_at = :now
+        FROM claimed WHERE n.id = claimed.id AND n.status = claimed.from_status
+        RETURNING n.id, claimed.from_status)
+    INSERT INTO notification_events (notification_id, from_status, to_status, at, source)
+    SELECT id, from_status, 'sending', :now, 'send' FROM moved WHERE from_status = 'queued'
+""").bindparams(bindparam("until", type_=UTCDateTime), bindparam("now", type_=UTCDateTime))
 
+
+def _write_claims(claims: dict[int, str], now, until) -> None:
+    db.session.execute(_CLAIM, {"ids": list(claims), "statuses": list(claims.values()),
+                                "until": until, "now": now})

@@ -10,23 +10,10 @@ row ``sending`` with its lease, and the next try asks the provider (actors.recei
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import (
-    BigInteger,
-    Integer,
-    String,
-    case,
-    cast,
-    column,
-    func,
-    insert,
-    literal,
-    select,
-    update,
-)
-from sqlalchemy import values as sql_values
+from sqlalchemy import bindparam, text
 
 from actors.group_commit import per_app
-from db import Notification, NotificationEvent, Status, db, utcnow
+from db import db, utcnow
 from db.base import UTCDateTime
 
 
@@ -46,35 +33,41 @@ def record_sent(notification_id: int, *, provider: str, message_id: str,
         Accepted(notification_id, provider, message_id, segments))
 
 
+#: One UPDATE for the batch and the history lines of the rows it moved. ``before`` locks the
+#: rows first, so its status is the row this statement changes (a receipt may have moved it
+#: on); arrays rather than VALUES keep the text the same for every batch.
+_RECORD = text("""
+    WITH answers AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:providers AS text[]),
+                             CAST(:message_ids AS text[]), CAST(:segments AS integer[]))
+            AS a(id, provider, message_id, segments)),
+    changed AS (
+        UPDATE notifications n SET
+            status = CASE WHEN before.status = 'sending' THEN 'sent' ELSE n.status END,
+            sent_at = CASE WHEN before.status = 'sending' THEN :now ELSE n.sent_at END,
+            provider = CASE WHEN n.provider_message_id IS NULL THEN answers.provider
+                            ELSE n.provider END,
+            provider_message_id = COALESCE(n.provider_message_id, answers.message_id),
+            segments = COALESCE(answers.segments, n.segments),
+            claimed_until = NULL, updated_at = :now
+        FROM answers, (SELECT n2.id, n2.status FROM notifications n2
+                       WHERE n2.id = ANY(CAST(:ids AS bigint[]))
+                       ORDER BY n2.id FOR UPDATE) AS before
+        WHERE n.id = answers.id AND n.id = before.id
+        RETURNING n.id, before.status AS from_status),
+    history AS (
+        INSERT INTO notification_events (notification_id, from_status, to_status, at, source)
+        SELECT id, from_status, 'sent', :now, 'send' FROM changed
+        WHERE from_status = 'sending')
+    SELECT id FROM changed WHERE from_status = 'sending'
+""").bindparams(bindparam("now", type_=UTCDateTime))
+
+
 def _record_batch(batch: list[Accepted]) -> list[bool]:
-    now = utcnow()
-    answers = sql_values(column("id", BigInteger), column("provider", String),
-                         column("message_id", String), column("segments", Integer),
-                         name="answers").data([tuple(item) for item in batch])
-    # Locked first, so that ``before.status`` is the row as this statement changes it.
-    before = (select(Notification.id, Notification.status).join(
-        answers, answers.c.id == Notification.id).order_by(Notification.id)
-        .with_for_update(of=Notification).subquery("before"))
-    moving = before.c.status == Status.SENDING
-    changed = (update(Notification)
-               .where(Notification.id == answers.c.id, Notification.id == before.c.id)
-               .values(status=case((moving, Status.SENT), else_=Notification.status),
-                       sent_at=case((moving, now), else_=Notification.sent_at),
-                       provider=case((Notification.provider_message_id.is_(None),
-                                      answers.c.provider), else_=Notification.provider),
-                       provider_message_id=func.coalesce(Notification.provider_message_id,
-                                                         answers.c.message_id),
-                       segments=func.coalesce(cast(answers.c.segments, Integer), Notification.segments),
-                       claimed_until=None, updated_at=now)
-               .returning(Notification.id, before.c.status.label("from_status"))
-               .cte("changed"))
-    history = insert(NotificationEvent).from_select(
-        ["notification_id", "from_status", "to_status", "at", "source"],
-        select(changed.c.id, changed.c.from_status, literal(Status.SENT),
-               literal(now, UTCDateTime), literal("send"))
-        .where(changed.c.from_status == Status.SENDING))
-    moved = {row.id for row in db.session.execute(
-        select(changed.c.id, changed.c.from_status).add_cte(history.cte("history")))
-        if row.from_status == Status.SENDING}
+    moved = set(db.session.scalars(_RECORD, {
+        "ids": [item.notification_id for item in batch],
+        "providers": [item.provider for item in batch],
+        "message_ids": [item.message_id for item in batch],
+        "segments": [item.segments for item in batch], "now": utcnow()}))
     db.session.commit()
     return [item.notification_id in moved for item in batch]
