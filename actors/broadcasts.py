@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from actors.delivery import enqueue_send
 from actors.recipients import why_unreachable
-from actors.rendering import context_for, render
+from actors.rendering import context_for, language_for, render
 from db import Appointment, Notification, create_notifications, db
 from db.broadcasts import MAX_TEXT_CHARS, Broadcast, broadcast_id_of
 from db.statuses import Kind, Status
@@ -56,7 +56,8 @@ def context_of(notification) -> dict:
 def _sms(broadcast: Broadcast, appointment: Appointment):
     context = {**context_for(appointment, appointment.patient, appointment.location),
                **broadcast_context(broadcast)}
-    return render(Kind.BROADCAST, "sms", context, appointment.patient.language)
+    return render(Kind.BROADCAST, "sms", context,
+                  language_for(appointment.patient, appointment.location))
 
 
 def preview(broadcast: Broadcast) -> Preview:

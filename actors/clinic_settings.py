@@ -2,7 +2,8 @@
 
 Each value a location leaves unset (NULL in ``clinic_settings``) is the global setting of
 the same name: ``REMINDER_WINDOW``, ``REMINDER_DAYS_BEFORE``; quiet hours are off unless a
-clinic turns them on; the help contact falls back to the location's phone. Planning, the
+clinic turns them on; the help contact falls back to the location's phone; a clinic without
+languages of its own offers every patient their own (actors.rendering.language_for). Planning, the
 accounting of what was due, the missed-window checks and the Today page all read the window
 and the days from here, so a clinic is judged by the window it is planned in.
 """
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
 from flask import current_app
 from sqlalchemy import Integer, cast, func, literal, select
 
@@ -24,6 +26,8 @@ class ClinicRules:
     reminder_days_before: int
     quiet_hours: str | None
     help_contact: str | None
+    #: The languages the clinic's messages are offered in, its default first; () if unset.
+    languages: tuple[str, ...] = ()
 
     @property
     def is_global(self) -> bool:
@@ -40,7 +44,8 @@ def _resolve(row: ClinicSettings | None) -> ClinicRules:
                               and row.reminder_days_before is not None
                               else config["REMINDER_DAYS_BEFORE"]),
         quiet_hours=row.quiet_hours if row is not None else None,
-        help_contact=row.help_contact if row is not None else None)
+        help_contact=row.help_contact if row is not None else None,
+        languages=split_languages(row.languages if row is not None else None))
 
 
 def rules_for(location_id: int) -> ClinicRules:
@@ -99,6 +104,30 @@ def quiet_until(now: datetime, zone_name: str, quiet_hours: str | None) -> datet
     return datetime.combine(day, end, zone).astimezone(now.tzinfo)
 
 
+LANGUAGES_CHARS = ClinicSettings.__table__.c.languages.type.length
+
+
+def split_languages(text: str | None) -> tuple[str, ...]:
+    return tuple(code for code in (text or "").split(",") if code)
+
+
+def parse_languages(text: str) -> str:
+    """``"en, ES"`` -> ``"en,es"``: language codes Babel knows, each once, the default first.
+    ValueError says why not."""
+    codes = [code.strip().lower() for code in text.split(",") if code.strip()]
+    for code in codes:
+        try:
+            known = code.isalpha() and Locale.parse(code).language == code
+        except (UnknownLocaleError, ValueError):
+            known = False
+        if not known:
+            raise ValueError(f"languages: {code!r} is not a language code (e.g. en,es)")
+    joined = ",".join(codes)
+    if not codes or len(set(codes)) != len(codes) or len(joined) > LANGUAGES_CHARS:
+        raise ValueError("languages: language codes, each once, the default first (e.g. en,es)")
+    return joined
+
+
 def held_until(appointment, now: datetime) -> datetime | None:
     """When a change notice about ``appointment`` may go out, if its clinic's quiet hours
     hold it: only while they are on and running, and only for an appointment more than
@@ -110,25 +139,36 @@ def held_until(appointment, now: datetime) -> datetime | None:
     return quiet_until(now, appointment.location.timezone, quiet)
 
 
-# location id -> (when to look again, help contact or None). The send path renders every
-# message with it; one lookup per message would be a round trip per send for a value that
-# changes once a year. An edit reaches each worker within TEMPLATE_CACHE_SECONDS.
-_help: dict[int, tuple[float, str | None]] = {}
+# location id -> (when to look again, (help contact or None, languages)). The send path
+# renders every message with them; one lookup per message would be a round trip per send for
+# values that change once a year. An edit reaches each worker within TEMPLATE_CACHE_SECONDS.
+_texts: dict[int, tuple[float, tuple[str | None, tuple[str, ...]]]] = {}
+
+
+def _own_texts(location) -> tuple[str | None, tuple[str, ...]]:
+    if getattr(location, "id", None) is None:  # a sample clinic (template previews)
+        return None, ()
+    now = clock.monotonic()
+    cached = _texts.get(location.id)
+    if cached is None or cached[0] <= now:
+        row = db.session.execute(
+            select(ClinicSettings.help_contact, ClinicSettings.languages)
+            .where(ClinicSettings.location_id == location.id)).first()
+        own = (row.help_contact, split_languages(row.languages)) if row else (None, ())
+        cached = _texts[location.id] = (now + current_app.config["TEMPLATE_CACHE_SECONDS"], own)
+    return cached[1]
 
 
 def help_contact(location) -> str:
     """Whom a patient of the clinic should ask: its own help contact, else its phone."""
-    if getattr(location, "id", None) is None:  # a sample clinic (template previews)
-        return location.phone or ""
-    now = clock.monotonic()
-    cached = _help.get(location.id)
-    if cached is None or cached[0] <= now:
-        own = db.session.scalar(select(ClinicSettings.help_contact)
-                                .where(ClinicSettings.location_id == location.id))
-        cached = _help[location.id] = (now + current_app.config["TEMPLATE_CACHE_SECONDS"], own)
-    return cached[1] or location.phone or ""
+    return _own_texts(location)[0] or location.phone or ""
+
+
+def clinic_languages(location) -> tuple[str, ...]:
+    """The languages the clinic's messages are offered in, its default first; () if unset."""
+    return _own_texts(location)[1]
 
 
 def forget_clinic_settings() -> None:
     """Drop this process's cache (called after an edit is saved, and between tests)."""
-    _help.clear()
+    _texts.clear()

@@ -1,7 +1,8 @@
 """Message text, rendered at send time from the current appointment (Jinja2 templates).
 
-Templates live in ``actors/templates`` as ``<kind>.<channel>.<language>.<part>``; English is
-the fallback when the patient's language has none. Text holds the minimum a patient needs:
+Templates live in ``actors/templates`` as ``<kind>.<channel>.<language>.<part>``. The
+language is the patient's when their clinic offers it (or sets no languages) and a template
+exists, else the clinic's first language, else English (``language_for``). Text holds the minimum a patient needs:
 first name, clinic, local date and time, address, clinic phone, how to opt out.
 """
 import time
@@ -18,7 +19,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from actors.clinic_settings import help_contact
+from actors.clinic_settings import clinic_languages, help_contact
 from actors.segments import segment_count
 from db.staff import latest_template
 
@@ -43,6 +44,28 @@ class Rendered:
 
 def _language(language: str | None) -> str:
     return (language or FALLBACK_LANGUAGE).split("-")[0].lower()
+
+
+#: The languages some template is written in (the files shipped with the code).
+TEMPLATE_LANGUAGES = frozenset(name.split(".")[2] for name in _env.list_templates())
+
+
+def language_for(patient, location) -> tuple[str, ...]:
+    """The languages to render for ``patient`` of ``location``, best first: the patient's
+    own when the clinic offers it (any, when the clinic sets no languages), then the
+    clinic's default. ``render`` takes the first with a template, else English."""
+    offered = clinic_languages(location)
+    own = _language(patient.language) if patient.language else None
+    if not offered:
+        return (own or FALLBACK_LANGUAGE,)
+    return (own, offered[0]) if own in offered else (offered[0],)
+
+
+def _candidates(language) -> list[str]:
+    """``render``'s language argument (one code, ``language_for``'s tuple or None), then
+    the fallback."""
+    chosen = (language,) if language is None or isinstance(language, str) else language
+    return [_language(code) for code in chosen] + [FALLBACK_LANGUAGE]
 
 
 def compile_source(name: str, source: str):
@@ -85,7 +108,7 @@ def _load(name: str):
 
 
 def _template(kind: str, channel: str, language: str, part: str):
-    for candidate in (_language(language), FALLBACK_LANGUAGE):
+    for candidate in _candidates(language):
         try:
             return _load(f"{kind}.{channel}.{candidate}.{part}"), candidate
         except TemplateNotFound:
@@ -97,8 +120,9 @@ def context_for(appointment, patient, location, notification=None) -> dict:
     """What a template may use: nothing beyond the minimum the patient needs; with the
     ``notification`` being rendered, an e-mail's links and what an acknowledgement answers."""
     local = appointment.starts_at.astimezone(ZoneInfo(location.timezone))
-    language = _language(patient.language)
-    locale = language if language in ("en", "es") else FALLBACK_LANGUAGE
+    # Dates in the language the message is written in (the first with templates).
+    locale = next(code for code in _candidates(language_for(patient, location))
+                  if code in TEMPLATE_LANGUAGES)
     return {
         "first_name": patient.given_name,
         "clinic": location.name,
@@ -124,7 +148,10 @@ def _extras(notification) -> dict:
         else extras
 
 
-def render(kind: str, channel: str, context: dict, language: str | None) -> Rendered:
+def render(kind: str, channel: str, context: dict,
+           language: str | tuple[str, ...] | None) -> Rendered:
+    """The message in the first of ``language`` (a code, or ``language_for``'s choice)
+    that has the template, else in English."""
     if channel == "sms":
         template, _ = _template(kind, "sms", language, "txt")
         body = " ".join(template.render(context).split())

@@ -26,8 +26,9 @@ ADVICE = {
         "(balance, suspension) and network egress. Immediate updates are at risk first."),
     "provider-failover": (
         "The first provider of the channel is failing, so its traffic now goes to the next "
-        "one (SMS_PROVIDERS / EMAIL_PROVIDERS); a RESOLVED e-mail says it came back. Nothing "
-        "to do for the patients; follow the provider-failing alert of the first provider."),
+        "one (SMS_PROVIDERS / EMAIL_PROVIDERS); workers probe the first now and then, and a "
+        "RESOLVED e-mail says traffic came back once the probes succeeded. Nothing to do for "
+        "the patients; follow the provider-failing alert of the first provider."),
     "dead-letters": (
         "Messages gave up after every retry and wait in the dead-letter queue (kept 7 days, "
         "then dropped). Fix the cause, then `flask --app web dead-letters list` and "

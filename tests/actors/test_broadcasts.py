@@ -126,3 +126,14 @@ def test_a_crash_between_creation_and_enqueue_is_healed_by_the_sweep(
     for patient in booked:
         assert len(twilio.sent_to(patient.phone)) == 1
     assert twilio.duplicates() == 0
+
+
+def test_the_preview_is_written_in_the_language_the_clinic_offers(clinics):
+    from actors.clinic_settings import forget_clinic_settings
+    from db.clinic_settings import ClinicSettings
+    location, day, _, _ = clinics
+    db.session.add(ClinicSettings(location_id=location.id, languages="es"))
+    db.session.commit()
+    forget_clinic_settings()
+    shown = preview(_draft(location, day, channels=["sms"]))
+    assert "está cerrado" in shown.sms and "Pat1" in shown.sms

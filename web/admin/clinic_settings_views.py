@@ -1,5 +1,6 @@
 """Clinic settings (admins): each location's own reminder window, days before, quiet hours
-for change notices and help contact; a blank field means the global setting. Audited."""
+for change notices, help contact and languages; a blank field means the global setting.
+Audited."""
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 from actors.clinic_settings import (
     forget_clinic_settings,
+    parse_languages,
     parse_quiet_hours,
     rules_by_location,
 )
@@ -17,7 +19,7 @@ from web.admin.access import ADMIN, GuardedView
 from web.admin.audit import record
 from web.config import _daily_window
 
-FIELDS = ("reminder_window", "reminder_days_before", "quiet_hours", "help_contact")
+FIELDS = ("reminder_window", "reminder_days_before", "quiet_hours", "help_contact", "languages")
 MAX_DAYS_BEFORE = 14
 MAX_CONTACT_CHARS = 64
 
@@ -42,6 +44,8 @@ def _clean(form) -> dict:
     contact = values["help_contact"]
     if contact and (len(contact) > MAX_CONTACT_CHARS or not contact.isprintable()):
         raise ValueError(f"help contact: one line of at most {MAX_CONTACT_CHARS} characters")
+    if values["languages"]:
+        values["languages"] = parse_languages(values["languages"])
     return values
 
 

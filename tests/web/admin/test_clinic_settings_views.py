@@ -52,3 +52,16 @@ def test_staff_may_not_change_clinic_settings(client, accounts, clinic):
     assert client.post(f"/admin/clinic-settings/{clinic.location.id}", data={
         "csrf_token": token, "reminder_window": "07:00-10:00"}).status_code == 403
     assert db.session.get(ClinicSettings, clinic.location.id) is None
+
+
+def test_an_admin_sets_the_clinics_languages_checked_and_audited(client, accounts, clinic):
+    login(client, accounts["admin"])
+    assert _save(client, clinic.location.id, languages="xx,en").status_code == 302
+    assert db.session.get(ClinicSettings, clinic.location.id) is None  # unknown code refused
+    assert _save(client, clinic.location.id, languages="ES, en").status_code == 302
+    db.session.expire_all()
+    assert rules_for(clinic.location.id).languages == ("es", "en")
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "clinic settings"))
+    assert "languages: global -> es,en" in entry.detail
+    page = client.get("/admin/clinic-settings/").get_data(as_text=True)
+    assert 'name="languages"' in page and 'value="es,en"' in page
