@@ -83,6 +83,62 @@ def sms_app(make_app, aws_endpoint, aws_credentials, fake_providers):
     fake_providers[0].outage = None
 
 
+def test_sms_fails_over_to_sns_on_real_503s_and_comes_back_when_twilio_recovers(
+        sms_app, fake_providers, clock):
+    twilio, smtp = fake_providers
+    clinic = _location("L-1", NY)
+    # Twilio answers 503 to every send to these patients. Its list call (reconcile) still
+    # answers: the send path asks only Twilio before a retry until it asks through
+    # failover.find_earlier, which skips a provider that cannot answer while its circuit
+    # is open (tests/actors/channels/test_failover.py).
+    for number in range(1, 8):
+        twilio.fail(f"+1312555{number:04d}", status=503, code=20503, times=50)
+    first = reminders(clinic, range(1, 5), "sms")
+    assert attempt(first) == ["retry"] * 4
+
+    _tick(sms_app, clock)  # the real check, from the real failures
+    assert _status("provider-failing:sms:twilio") == "open"
+    assert _moved_mails(smtp) == ["[patient-notifier] ALERT"]
+
+    assert attempt(first) == ["done"] * 4
+    sent = rows(first)
+    assert [(n.status, n.provider) for n in sent] == [("sent", "sns")] * 4
+    assert _within_window(sent)
+    assert sorted(m[0] for m in SNS.sms_messages.values()) == sorted(
+        n.patient.phone for n in sent)
+    assert twilio.messages == []
+
+    # Twilio gets no traffic now and is still broken: its circuit stays open (no flap).
+    _tick(sms_app, clock)
+    assert _status("provider-failing:sms:twilio") == "open"
+    _later(clock, PROBE_EVERY)
+    asked = twilio.requests
+    probe, *rest = reminders(clinic, range(5, 8), "sms")
+    assert attempt([probe, *rest]) == ["retry", "done", "done"]  # the probe failed
+    assert twilio.requests == asked + 1
+    assert attempt([probe]) == ["done"]
+    assert {n.provider for n in rows([probe, *rest])} == {"sns"}
+    _tick(sms_app, clock)
+    assert _status("provider-failover:sms") == "open"
+
+    # Twilio recovers (new patients' sends are answered): two probes succeed, then traffic
+    # is back.
+    probes = []
+    for number in (8, 9):
+        _later(clock, PROBE_EVERY)
+        probes += reminders(clinic, [number], "sms")
+        assert attempt(probes[-1:]) == ["done"]
+    assert {n.provider for n in rows(probes)} == {"twilio"}
+    _tick(sms_app, clock)
+    assert _status("provider-failing:sms:twilio") == "resolved"
+    back = reminders(clinic, range(10, 13), "sms")
+    assert attempt(back) == ["done"] * 3
+    assert {(n.status, n.provider) for n in rows(back)} == {("sent", "twilio")}
+    assert len(SNS.sms_messages) == 7
+    _tick(sms_app, clock)
+    assert _moved_mails(smtp) == ["[patient-notifier] ALERT", "[patient-notifier] RESOLVED"]
+
+
 def test_twilio_21211_fails_the_sms_and_moves_nothing(sms_app, fake_providers, clock):
     twilio, smtp = fake_providers
     clinic = _location("L-1", NY)
