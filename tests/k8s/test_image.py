@@ -7,7 +7,9 @@ throw-away database and vhost) and the fake Twilio and SMTP sink of the suite: t
 migration, web's /healthz and /readyz, each worker consuming its queue with a fresh
 heartbeat (the liveness probe's own command), a change notice from web through RabbitMQ and
 worker-priority to Twilio and its receipt back through web, the scheduler holding its lock,
-and each process ending cleanly on SIGTERM (what a rollout sends).
+and each process ending cleanly on SIGTERM (what a rollout sends). worker-sms and
+worker-email run on gevent with k8s/components/gevent-workers' settings, as that component
+runs them; the other workers on threads, the default.
 """
 import os
 import shutil
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from tests import services
 from tests.conftest import TEST_SECRET, base_config
@@ -46,6 +49,18 @@ def podman(*args, timeout=120, check=True) -> subprocess.CompletedProcess:
         raise AssertionError(f"podman {args[0]} failed ({result.returncode}):"
                              f" {result.stderr[-2000:]}")
     return result
+
+
+def gevent_settings() -> dict[str, str]:
+    """The variables k8s/components/gevent-workers gives the SMS and e-mail workers."""
+    component = yaml.safe_load((ROOT / "k8s" / "components" / "gevent-workers" /
+                                "kustomization.yaml").read_text())
+    operations = yaml.safe_load(component["patches"][0]["patch"])
+    return {op["value"]["name"]: op["value"]["value"] for op in operations
+            if op["op"] == "add" and op["path"].endswith("/env/-")}
+
+
+ON_GEVENT = ("worker-sms", "worker-email")
 
 
 def free_port() -> int:
@@ -107,8 +122,10 @@ class Containers:
                        check=False)
         return state.stdout.strip() == "true"
 
-    def logs(self, process: str) -> str:
-        return podman("logs", "--tail", "40", self.names[process], check=False).stderr[-4000:]
+    def logs(self, process: str, tail: str = "40") -> str:
+        """The last ``tail`` lines of its log (``-1``: all of it), as podman keeps them."""
+        text = podman("logs", "--tail", tail, self.names[process], check=False).stderr
+        return text if tail == "-1" else text[-4000:]
 
     def probe(self, process: str) -> subprocess.CompletedProcess:
         return podman("exec", self.names[process], "python", "-m", "actors.heartbeat", "check",
@@ -158,9 +175,12 @@ def test_every_procfile_process_runs_in_the_image(image, services_on_loopback, f
 
         port = free_port()
         web_url = f"http://127.0.0.1:{port}"
+        gevent = gevent_settings()
+        assert gevent["WORKER_MODEL"] == "gevent"
         for process, command in processes.items():
             # The host network is shared: each worker's metrics server needs a port of its own.
-            containers.start(process, command, PORT=port, WORKER_METRICS_PORT=free_port())
+            containers.start(process, command, PORT=port, WORKER_METRICS_PORT=free_port(),
+                             **(gevent if process in ON_GEVENT else {}))
         # Twilio's receipt, POSTed to web in the image (signed, as Twilio signs it).
         twilio.callback_rewrite = ("https://notify.clinic.example", web_url)
         twilio.receipt_first = "delivered"
@@ -183,6 +203,10 @@ def test_every_procfile_process_runs_in_the_image(image, services_on_loopback, f
             wait_until(lambda q=queue: _consumers(broker_url, q), timeout=120,
                        what=f"{process} consuming {queue}")
             assert containers.probe(process).returncode == 0, containers.logs(process)
+            model, driver = ("gevent", "cooperative") if process in ON_GEVENT else \
+                ("threads", "blocking")
+            said = f"worker model {model}, database driver {driver}"
+            assert said in containers.logs(process, tail="-1"), containers.logs(process)
         timings["workers consuming"] = time.monotonic() - started
 
         first = appointment(id="A-IMAGE-1")
