@@ -1,9 +1,9 @@
 """Claiming a notification for a send attempt: check it, take the lease, render it.
 
-Every thread of a worker process that is about to send joins one claim transaction
-(actors.group_commit): the rows are locked together in id order (``FOR UPDATE``), judged
-one by one in Python, and the claims written in one set-based statement with their history
-lines. A row another transaction holds is waited for, never skipped: its message is this
+The threads of a worker process that are about to send are claimed together, in one
+transaction (actors.bookkeeping): the rows are locked together in id order (``FOR UPDATE``),
+judged one by one in Python, and the claims written in one set-based statement with their
+history lines. A row another transaction holds is waited for, never skipped: its message is this
 thread's to decide. What a claim checks is the same whether it runs alone or in a batch.
 """
 import logging
@@ -15,8 +15,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import joinedload
 
 from actors.channels import RetryableError
-from actors.group_commit import per_app
-from actors.pauses import PAUSED_REASON, Pauses, pauses_now
+from actors.pauses import PAUSED_REASON, not_paused
 from actors.recipients import why_unreachable
 from actors.reminders.keys import reminder_day
 from actors.rendering import context_for, render
@@ -57,15 +56,7 @@ class Claim(NamedTuple):
     until: datetime
 
 
-def claim(notification_id: int) -> Claim | None:
-    """What to send for this notification now, or None when nothing is to be sent (it was
-    sent, decided against, paused or is unknown). Raises ``AttemptInProgress`` while
-    another attempt holds the lease."""
-    app = current_app._get_current_object()
-    return per_app(app, "claim", _claim_batch).submit(notification_id)
-
-
-def _precheck(notification: Notification, now, pauses: Pauses) -> tuple[str, str] | None:
+def _precheck(notification: Notification, now, paused: bool) -> tuple[str, str] | None:
     """The terminal status and reason a notification takes instead of being sent, if any."""
     appointment = notification.appointment
     if notification.deadline_at is not None and now >= notification.deadline_at:
@@ -83,44 +74,50 @@ def _precheck(notification: Notification, now, pauses: Pauses) -> tuple[str, str
     unreachable = why_unreachable(notification.patient, notification.channel)
     if unreachable:
         return Status.SUPPRESSED, unreachable
-    if pauses.cover(notification):
+    if paused:
         # Its own status: transition() refuses a move to it, so the row waits unsent and
         # the sweep offers it again until a resume or its deadline (actors/pauses.py).
         return notification.status, PAUSED_REASON
     return None
 
 
-def _claim_batch(ids: list) -> list:
+def claim_rows(ids: list) -> list:
+    """The claims of a batch, in the caller's transaction (actors.bookkeeping commits): per
+    id a ``Claim``, None, or the exception to raise in that id's thread."""
     now = utcnow()
     until = now + timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
-    rows = {row.id: row for row in db.session.execute(
-        select(Notification).where(Notification.id.in_(set(ids)))
+    rows = {row.Notification.id: row for row in db.session.execute(
+        select(Notification, (~not_paused()).label("paused"))
+        .where(Notification.id.in_(set(ids)))
         .options(joinedload(Notification.appointment).joinedload(Appointment.location),
                  joinedload(Notification.patient))
         .order_by(Notification.id)  # one lock order for every batch: no deadlock
         .with_for_update(of=Notification).execution_options(populate_existing=True)
-    ).unique().scalars()}
-    pauses = pauses_now()
+    ).unique()}
     claims: dict[int, str] = {}  # id -> status it was claimed from
     results = []
     for notification_id in ids:
-        notification = rows.get(notification_id)
-        results.append(_judge(notification, notification_id, now, pauses, claims))
+        row = rows.get(notification_id)
+        results.append(_judge(row, notification_id, now, claims))
     since = _first_attempts([i for i, status in claims.items() if status == Status.SENDING])
     for index, notification_id in enumerate(ids):
         if results[index] == "claim":
-            notification = rows[notification_id]
-            results[index] = _render(notification, since.get(notification_id), until)
+            try:
+                results[index] = _render(rows[notification_id].Notification,
+                                         since.get(notification_id), until)
+            except Exception as error:  # noqa: BLE001 - this message's failure, not the batch's
+                claims.pop(notification_id)
+                results[index] = error
     if claims:
         _write_claims(claims, now, until)
-    db.session.commit()
     return results
 
 
-def _judge(notification, notification_id, now, pauses, claims):
-    if notification is None:
+def _judge(row, notification_id, now, claims):
+    if row is None:
         log.warning("notification not found", extra={"notification_id": notification_id})
         return None
+    notification = row.Notification
     if notification_id in claims:  # the same message twice in one batch
         return AttemptInProgress(now)
     if notification.status not in (Status.QUEUED, Status.SENDING):
@@ -129,7 +126,7 @@ def _judge(notification, notification_id, now, pauses, claims):
         return None
     if notification.claimed_until is not None and notification.claimed_until > now:
         return AttemptInProgress(notification.claimed_until)
-    outcome = _precheck(notification, now, pauses)
+    outcome = _precheck(notification, now, row.paused)
     if outcome:
         transition(notification, outcome[0], source="send", reason=outcome[1])
         return None

@@ -16,13 +16,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from actors.bookkeeping import claim as claim_for_sending
+from actors.bookkeeping import record_sent
 from actors.broker import actor
 from actors.channels import ConsentError, PermanentError, RetryableError, channels_for
 from actors.channels.failover import adapter_for
 from actors.claims import AttemptInProgress, Claim
-from actors.claims import claim as claim_for_sending
 from actors.enqueue import enqueue_after_commit
-from actors.outcomes import record_sent
 from actors.receipts import FINAL, accepted
 from actors.reminders.fallback import email_fallback
 from actors.retries import (

@@ -1,18 +1,16 @@
 """Recording that a provider accepted a message: ``sending`` -> ``sent``, for a batch at once.
 
-The threads of a worker process that got a provider's answer at about the same time share one
-transaction (actors.group_commit): one UPDATE for every row of the batch and one INSERT of
-their history lines. A row a receipt already moved on (the receipt can come before the
+The answers a worker process's threads got at about the same time are recorded together
+(actors.bookkeeping): one UPDATE for every row of the batch and one INSERT of their history
+lines. A row a receipt already moved on (the receipt can come before the
 answer) keeps its status and gets only what the answer adds; a thread returns once its row is
 committed, so its message is acknowledged only then. A crash before that commit leaves the
 row ``sending`` with its lease, and the next try asks the provider (actors.receipts).
 """
 from typing import NamedTuple
 
-from flask import current_app
 from sqlalchemy import bindparam, text
 
-from actors.group_commit import per_app
 from db import db, utcnow
 from db.base import UTCDateTime
 
@@ -22,15 +20,6 @@ class Accepted(NamedTuple):
     provider: str
     message_id: str
     segments: int | None
-
-
-def record_sent(notification_id: int, *, provider: str, message_id: str,
-                segments: int | None) -> bool:
-    """Record the provider's acceptance; True if it moved the row to ``sent`` (False when a
-    receipt had already done so, or the row is no longer being sent)."""
-    app = current_app._get_current_object()
-    return per_app(app, "sent", _record_batch).submit(
-        Accepted(notification_id, provider, message_id, segments))
 
 
 #: One UPDATE for the batch and the history lines of the rows it moved. ``before`` locks the
@@ -63,11 +52,11 @@ _RECORD = text("""
 """).bindparams(bindparam("now", type_=UTCDateTime))
 
 
-def _record_batch(batch: list[Accepted]) -> list[bool]:
+def record_rows(batch: list[Accepted]) -> list[bool]:
+    """Per answer, True if it moved its row to ``sent``; in the caller's transaction."""
     moved = set(db.session.scalars(_RECORD, {
         "ids": [item.notification_id for item in batch],
         "providers": [item.provider for item in batch],
         "message_ids": [item.message_id for item in batch],
         "segments": [item.segments for item in batch], "now": utcnow()}))
-    db.session.commit()
     return [item.notification_id in moved for item in batch]

@@ -6,11 +6,9 @@ changes a status, so resuming needs no repair: dispatch takes the reminders that
 due, the sweep re-enqueues the queued ones (after SWEEP_STUCK_AFTER_SECONDS), and whatever
 outlived its deadline meanwhile expires as any late reminder does, and on-call hears.
 """
-from typing import NamedTuple
+from sqlalchemy import exists
 
-from sqlalchemy import exists, select
-
-from db import Appointment, Notification, db
+from db import Appointment, Notification
 from db.pauses import SendPause
 
 PAUSED_REASON = "sending paused by ops"
@@ -22,20 +20,3 @@ def not_paused():
     by_clinic = exists().where(SendPause.location_id == Appointment.location_id,
                                Appointment.id == Notification.appointment_id)
     return ~(by_channel | by_clinic)
-
-
-class Pauses(NamedTuple):
-    """The pauses in force, read once for a batch of sends."""
-    channels: frozenset
-    locations: frozenset
-
-    def cover(self, notification: Notification) -> bool:
-        """Whether this loaded notification's clinic or channel is paused."""
-        return (notification.channel in self.channels
-                or notification.appointment.location_id in self.locations)
-
-
-def pauses_now() -> Pauses:
-    rows = db.session.execute(select(SendPause.channel, SendPause.location_id)).all()
-    return Pauses(frozenset(row.channel for row in rows if row.channel),
-                  frozenset(row.location_id for row in rows if row.location_id))

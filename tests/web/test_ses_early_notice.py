@@ -1,6 +1,6 @@
 """An SES notice that arrives before the send's answer was committed is matched by the
 notification tag every SES send carries (actors.channels.ses_email, web.providers.ses)."""
-from actors.claims import claim
+from actors.bookkeeping import claim
 from db import Notification, db
 from tests.factories import appointment, moved, post_event
 from tests.web.test_providers_ses import certificates, notice, post, ses_app  # noqa: F401
