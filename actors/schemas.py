@@ -1,6 +1,8 @@
 """The appointment object of the contract (docs/architecture.md), shared by the webhook and
 the ETL. Lengths come from the model columns (actors.constraints), so what passes here the
 database stores."""
+import copy
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 
 from actors.constraints import (
@@ -24,6 +26,44 @@ from db.clinic import (
 class _Lenient(Schema):
     class Meta:
         unknown = EXCLUDE  # the contract: unknown extra fields are ignored
+
+
+class _Recurring(fields.Nested):
+    """A nested object that recurs unchanged from record to record (a clinic, on each of
+    its appointments in a page): each distinct value is validated once and its answer,
+    data or errors, remembered. The answer is a function of the value alone; only flat
+    objects of strings are remembered, and only the last ``REMEMBERED`` of them."""
+
+    REMEMBERED = 256
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._answers: dict[tuple, tuple[dict | None, ValidationError | None]] = {}
+
+    def _load(self, value, partial=None):
+        key = _flat_key(value)
+        if key is None or partial:
+            return super()._load(value, partial)
+        answer = self._answers.get(key)
+        if answer is None:
+            try:
+                answer = (super()._load(value, partial), None)
+            except ValidationError as error:
+                answer = (None, error)
+            if len(self._answers) >= self.REMEMBERED:
+                self._answers.clear()
+            self._answers[key] = answer
+        data, error = answer
+        if error is not None:
+            raise ValidationError(copy.deepcopy(error.messages))
+        return dict(data)  # each record its own copy
+
+
+def _flat_key(value) -> tuple | None:
+    if not isinstance(value, dict) or not all(
+            type(v) is str or v is None for v in value.values()):
+        return None
+    return tuple(sorted(value.items()))
 
 
 class LocationSchema(_Lenient):
@@ -50,7 +90,7 @@ class AppointmentSchema(_Lenient):
     status = one_of(APPOINTMENT_STATUSES, required=True)
     starts_at = BoundedDateTime(required=True)
     updated_at = BoundedDateTime(required=True)
-    location = fields.Nested(LocationSchema, required=True)
+    location = _Recurring(LocationSchema, required=True)
     patient = fields.Nested(PatientSchema, required=True)
 
 
