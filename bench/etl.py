@@ -1,9 +1,13 @@
 """Benchmark 4: one ETL pull of N appointments through the upstream simulator's failures.
 
 The simulator (fakes.upstream) serves from this process; the pull runs in a child process
-so that its peak memory is the pull's alone. Measured at N/10 and N: a flat peak means
-memory does not grow with the number of pages. Backoffs are milliseconds (as in
-bench/etl_pull.py), so the wall time is the pull's own cost plus the failures' round trips.
+so that its peak memory is the pull's alone: the child's own high-water mark (VmHWM), not
+``ru_maxrss``, which Linux carries over from the parent at fork and would report the
+simulator holding every record. Measured at N/10 and N: a flat peak means memory does not
+grow with the number of pages. The simulator's CPU (this process, idle otherwise, while
+the child pulls) is reported beside it, to show whether the fake set the pace. Backoffs
+are milliseconds (as in bench/etl_pull.py), so the wall time is the pull's own cost plus
+the failures' round trips.
 """
 import json
 import resource
@@ -14,6 +18,23 @@ from datetime import timedelta
 from bench import harness
 
 TOKEN = "bench-token"
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak resident memory since it started (exec), in MiB."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def child(database_url: str, upstream_url: str) -> None:
@@ -29,14 +50,14 @@ def child(database_url: str, upstream_url: str) -> None:
     logging.getLogger().setLevel(logging.WARNING)
     with app.app_context():
         from actors.etl import pull_now
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        started = time.perf_counter()
+        before = peak_rss_mib()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         run = pull_now(trigger="cli")
         seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(json.dumps({"seconds": seconds, "records": run.records,
-                          "complete": run.complete, "rss_before_mib": before / 1024,
-                          "peak_mib": peak / 1024}), flush=True)
+                          "complete": run.complete, "rss_before_mib": before,
+                          "peak_mib": peak_rss_mib(), "cpu_seconds": _cpu_seconds() - cpu}),
+              flush=True)
 
 
 def run_once(count: int, failure_rate: float) -> dict:
@@ -47,8 +68,10 @@ def run_once(count: int, failure_rate: float) -> dict:
                                       failure_rate=failure_rate, seed=7).start()
         try:
             simulator.seed(count, start=utcnow().date() + timedelta(days=1), days=4)
+            cpu = _cpu_seconds()
             figures = harness.run_child([harness.PYTHON, "-m", "bench.etl", database_url,
                                          simulator.url])
+            figures["upstream_cpu_seconds"] = _cpu_seconds() - cpu
             figures["requests"] = simulator.requests
         finally:
             simulator.stop()
@@ -67,6 +90,8 @@ def bench(results: harness.Results, *, count: int, repetitions: int,
             results.add(f"{label} wall", "s", run["seconds"])
             results.add(f"{label} records/s", "rec/s", run["records"] / run["seconds"])
             results.add(f"{label} upstream requests", "req", run["requests"])
+            results.add(f"{label} pull CPU", "s", run["cpu_seconds"])
+            results.add(f"{label} upstream fake CPU", "s", run["upstream_cpu_seconds"])
             results.add(f"{label} peak RSS", "MiB", run["peak_mib"],
                         "flat" if n == count else "")
             results.add(f"{label} peak RSS growth in pull", "MiB",
