@@ -18,7 +18,7 @@ from actors.channels import RetryableError
 from actors.pauses import PAUSED_REASON, not_paused
 from actors.recipients import why_unreachable
 from actors.reminders.keys import reminder_day
-from actors.rendering import context_for, render
+from actors.rendering import context_for, language_for, render
 from db import (
     Appointment,
     Kind,
@@ -149,7 +149,7 @@ def _render(notification: Notification, since, until) -> Claim:
     appointment, patient = notification.appointment, notification.patient
     rendered = render(notification.kind, notification.channel,
                       context_for(appointment, patient, appointment.location, notification),
-                      patient.language)
+                      language_for(patient, appointment.location))
     address = patient.phone if notification.channel == "sms" else patient.email
     return Claim(notification.channel, address, rendered,
                  since - CLOCK_SKEW if since is not None else None, until)

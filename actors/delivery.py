@@ -19,8 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from actors.bookkeeping import claim as claim_for_sending
 from actors.bookkeeping import record_sent
 from actors.broker import actor
-from actors.channels import ConsentError, PermanentError, RetryableError, channels_for
-from actors.channels.failover import adapter_for
+from actors.channels import ConsentError, PermanentError, RetryableError
+from actors.channels.failover import adapter_for, find_earlier
 from actors.claims import AttemptInProgress, Claim
 from actors.enqueue import enqueue_after_commit
 from actors.receipts import FINAL, accepted
@@ -67,13 +67,13 @@ def _send(adapter, claim: Claim, notification_id: int) -> str:
 
 
 def _find_sent(claim: Claim) -> tuple[str, str, str] | None:
-    """(provider, message id, provider status) of the earlier attempt's message, if the
-    provider can be asked and has it. SMTP cannot be asked: at most one duplicate there."""
-    adapter = channels_for(current_app)[claim.channel]
-    if claim.since is None or not hasattr(adapter, "find_sent"):
+    """(provider, message id, provider status) of the earlier attempt's message, asked of
+    every provider of the channel that can be asked (actors.channels.failover). SMTP and
+    SNS cannot be asked: at most one duplicate there."""
+    if claim.since is None:
         return None
-    found = adapter.find_sent(claim.address, claim.rendered.body, claim.since)
-    return (adapter.provider, *found) if found else None
+    return find_earlier(current_app, claim.channel, claim.address, claim.rendered.body,
+                        claim.since)
 
 
 def _adopt(notification_id: int, claim: Claim, found: tuple[str, str, str]) -> None:
