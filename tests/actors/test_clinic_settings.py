@@ -2,6 +2,7 @@
 missed-window check), across a DST change, in two time zones, beside a clinic on the global
 settings; quiet hours hold a change notice that is not urgent until they end."""
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -131,3 +132,37 @@ def test_quiet_hours_hold_a_change_for_next_week_but_not_for_this_morning(app, m
     assert held.status == "queued"
     broker = app.extensions["dramatiq"]
     assert broker.queues["priority"].qsize() >= 2
+
+
+def test_each_clinic_is_sent_inside_its_own_window_across_the_dst_change(two_clinics, app,
+                                                                         fake_providers,
+                                                                         monkeypatch):
+    """The send itself, on a clock the test moves: the early clinic's reminders leave at
+    07:00 local on both sides of the change (11:00 UTC in EDT, 12:00 UTC in EST), the other
+    clinic's at 09:00 Pacific; nothing leaves before its clinic's window opens."""
+    from tests.conftest import drain
+    twilio, _ = fake_providers
+    early, late = two_clinics
+    clock = {"now": _at(11, 5, DST_ENDS - timedelta(days=1))}
+    monkeypatch.setattr("actors.claims.utcnow", lambda: clock["now"])
+
+    def tick(now: datetime) -> int:
+        clock["now"] = now
+        plan(now)
+        db.session.commit()
+        sent = dispatch(now)
+        drain(app)
+        db.session.expire_all()
+        return sent
+
+    assert tick(_at(11, 5, DST_ENDS - timedelta(days=1))) == 1  # 07:05 EDT
+    assert tick(_at(11, 30)) == 0  # 06:30 EST, the next day: not open yet
+    assert tick(_at(12, 5)) == 1   # 07:05 EST
+    assert tick(_at(16, 30)) == 0  # 08:30 PST: the global window opens at 09:00
+    assert tick(_at(17, 5)) == 1   # 09:05 PST
+    for location, opens in ((early, time(7)), (late, time(9))):
+        for reminder in _reminders(location):
+            assert reminder.status == "sent"
+            local = reminder.due_at.astimezone(ZoneInfo(location.timezone)).time()
+            assert opens <= local < time(opens.hour + 3)
+    assert len(twilio.messages) == 3
