@@ -9,11 +9,12 @@ from db.consent import ConsentChange, record_consent
 from db.intake import InboundEvent
 from db.ledger import ClinicDay, DeliveryDay
 from db.notifications import Notification, NotificationEvent
+from db.plans import HistoryLine, PlanRun, notification_history
 from db.pauses import SendPause  # noqa: F401 - registers send_pauses with the metadata
 from db.responses import OUTBOX_STATUSES, OutboundAttempt, OutboundWebhook, PatientResponse
 from db.sync import QuarantinedRecord, SyncRun, SyncSeen
 from db.staff import AuditEntry, StaffRole, StaffUser, TemplateVersion, latest_template
-from db.creation import create_notifications, create_notifications_from
+from db.creation import create_notifications, create_notifications_from, new_plan_runs
 from db.statuses import Channel, Kind, Status
 from db.transitions import move_many, transition
 
@@ -22,6 +23,7 @@ __all__ = [
     "Base", "UTCDateTime", "db", "utcnow", "Broadcast", "Appointment", "Location", "Patient",
     "ConsentChange", "record_consent", "InboundEvent", "ClinicDay", "DeliveryDay", "Notification", "NotificationEvent",
     "transition", "move_many", "create_notifications", "create_notifications_from",
+    "new_plan_runs", "HistoryLine", "PlanRun", "notification_history",
     "Channel", "Kind", "Status",
     "OUTBOX_STATUSES", "OutboundAttempt", "OutboundWebhook", "PatientResponse",
     "QuarantinedRecord", "SyncRun", "SyncSeen",

@@ -5,20 +5,64 @@ Every source goes through here: planning (hundreds of thousands of rows from one
 refused SMS, and staff resends. One statement inserts the rows (skipping any whose
 ``dedupe_key`` exists: the key is what makes a doubled tick, a redelivered webhook or a
 double-clicked button harmless) and writes the history line of exactly the rows it inserted.
-"""
-from datetime import datetime
 
-from sqlalchemy import func, insert, literal, null, select
+A plan is one event: the reminders a plan creates ``planned`` point at their plan run
+(``db.plans``: one row per clinic and local day, with its count, written by the same
+statement) instead of getting a history row each; what it records with a reason
+(suppressed, cancelled, skipped) gets its own line as before. ``db.plans.HistoryLine``
+reads both as one history.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Date, Integer, case, func, insert, literal, null, select, text
 from sqlalchemy.dialects import postgresql
 
 from db.base import UTCDateTime, db
 from db.notifications import Notification, NotificationEvent
+from db.plans import PlanRun
 
 #: What creation returns of each new row.
-RETURNED = ("id", "appointment_id", "kind", "channel", "status", "reason", "due_at")
+RETURNED = ("id", "appointment_id", "kind", "channel", "status", "reason", "due_at",
+            "plan_run_id")
 
 
-def _create(statement, *, source: str, now: datetime, detail: str | None, summary: bool):
+@dataclass(frozen=True)
+class PlanRuns:
+    """The run ids of one plan of some clinics' local day, drawn before its statement."""
+
+    local_date: date
+    ids: dict  # location id -> plan run id
+
+    def run_of(self, location_id):
+        """The SQL expression naming the run of a row's ``location_id``."""
+        return case(self.ids, value=location_id)
+
+
+def new_plan_runs(location_ids, local_date: date) -> PlanRuns:
+    """Draw one plan run id per location; only runs that create something are written."""
+    location_ids = list(location_ids)
+    ids = db.session.scalars(text("SELECT nextval('plan_runs_id_seq') FROM generate_series(1, :n)"),
+                             {"n": len(location_ids)}).all()
+    return PlanRuns(local_date, dict(zip(location_ids, ids, strict=True)))
+
+
+def _runs(inserted, runs: PlanRuns, *, source: str, now: datetime):
+    """The plan_runs rows of the runs that inserted something, with their counts."""
+    counted = (select(inserted.c.plan_run_id, func.count().label("count"))
+               .where(inserted.c.plan_run_id.is_not(None))
+               .group_by(inserted.c.plan_run_id).subquery("counted"))
+    location = case({run: location for location, run in runs.ids.items()},
+                    value=counted.c.plan_run_id)
+    return insert(PlanRun).from_select(
+        ["id", "at", "source", "location_id", "local_date", "count"],
+        select(counted.c.plan_run_id, literal(now, UTCDateTime), literal(source),
+               location.cast(Integer), literal(runs.local_date, Date), counted.c.count)
+    ).cte("runs")
+
+
+def _create(statement, *, source: str, now: datetime, detail: str | None, summary: bool,
+            runs: PlanRuns | None = None):
     table = Notification.__table__
     inserted = (statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
                 .returning(*(table.c[name] for name in RETURNED)).cte("inserted"))
@@ -26,6 +70,7 @@ def _create(statement, *, source: str, now: datetime, detail: str | None, summar
         ["notification_id", "from_status", "to_status", "at", "source", "detail"],
         select(inserted.c.id, null(), inserted.c.status, literal(now, UTCDateTime),
                literal(source), literal(detail) if detail is not None else inserted.c.reason)
+        .where(inserted.c.plan_run_id.is_(None))  # a planned reminder's line is its run's
     ).cte("history")
     if summary:
         query = (select(inserted.c.channel, inserted.c.status, func.count(),
@@ -33,7 +78,10 @@ def _create(statement, *, source: str, now: datetime, detail: str | None, summar
                  .group_by(inserted.c.channel, inserted.c.status))
     else:
         query = select(*(inserted.c[name] for name in RETURNED)).order_by(inserted.c.id)
-    return db.session.execute(query.add_cte(history)).all()
+    query = query.add_cte(history)
+    if runs is not None:
+        query = query.add_cte(_runs(inserted, runs, source=source, now=now))
+    return db.session.execute(query).all()
 
 
 def create_notifications(rows: list[dict], *, source: str, now: datetime,
@@ -51,10 +99,14 @@ def create_notifications(rows: list[dict], *, source: str, now: datetime,
                    detail=detail, summary=False)
 
 
-def create_notifications_from(columns: list[str], rows, *, source: str, now: datetime) -> list:
+def create_notifications_from(columns: list[str], rows, *, source: str, now: datetime,
+                              runs: PlanRuns | None = None) -> list:
     """Set-based creation: ``rows`` is a SELECT giving ``columns``; nothing passes Python.
 
-    Returns a summary per (channel, status): count and the latest ``due_at``.
+    With ``runs`` (a plan), ``columns`` include ``plan_run_id``, set (``runs.run_of``) on the
+    rows created planned: those runs are written with their counts, and those rows get no
+    history row of their own. Returns a summary per (channel, status): count and the
+    latest ``due_at``.
     """
     statement = postgresql.insert(Notification).from_select(columns, rows)
-    return _create(statement, source=source, now=now, detail=None, summary=True)
+    return _create(statement, source=source, now=now, detail=None, summary=True, runs=runs)

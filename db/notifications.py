@@ -1,5 +1,5 @@
 """Notifications (one message to one patient on one channel) and their status history."""
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import BigId, UTCDateTime, db, utcnow
@@ -19,6 +19,9 @@ def status_check(column: str, name: str) -> CheckConstraint:
 class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_status_due_at", "status", "due_at"),
+                      # Only sent rows have a provider's id: a planned row costs no entry.
+                      Index("ix_notifications_provider_message_id", "provider_message_id",
+                            postgresql_where=text("provider_message_id IS NOT NULL")),
                       status_check("status", "status"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -41,24 +44,36 @@ class Notification(db.Model):
     # sending twice; a crashed attempt's lease simply runs out.
     claimed_until = mapped_column(UTCDateTime, nullable=True)
     provider: Mapped[str | None] = mapped_column(String(16))
-    provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
     error_code: Mapped[str | None] = mapped_column(String(32))
     # Why a notification ended where it did, in words for staff; never patient data.
     reason: Mapped[str | None] = mapped_column(String(200))
     segments: Mapped[int | None] = mapped_column(Integer)
     fallback_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notifications.id"))
+    # The plan run (db.plans) that created this reminder planned: its first history line.
+    # No foreign key and no index: each would cost a check or an entry per planned row, and
+    # the run is written by the same statement and never removed (append-only).
+    plan_run_id: Mapped[int | None] = mapped_column(BigId)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
     appointment = relationship(Appointment)
     patient = relationship(Patient)
-    events = relationship("NotificationEvent", order_by="NotificationEvent.id",
-                          back_populates="notification")
+    # The whole history, its plan run's line included (db.plans.HistoryLine); read-only:
+    # lines are written by db.creation and db.transitions.
+    events = relationship("HistoryLine", viewonly=True,
+                          primaryjoin="Notification.id == foreign(HistoryLine.notification_id)",
+                          order_by=lambda: _history_order())
 
     @property
     def queue(self) -> str:
         """Reminders wait their turn per channel; changes and cancellations jump the line."""
         return self.channel if self.kind == Kind.REMINDER else "priority"
+
+
+def _history_order():
+    from db.plans import HISTORY_ORDER  # db.plans reads this module's tables
+    return HISTORY_ORDER
 
 
 class NotificationEvent(db.Model):
@@ -77,4 +92,4 @@ class NotificationEvent(db.Model):
     error_code: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
 
-    notification = relationship(Notification, back_populates="events")
+    notification = relationship(Notification)

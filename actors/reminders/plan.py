@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import (
+    BigInteger,
     Float,
     String,
     and_,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import text as sql_text
 
 from actors.clinic_settings import rules_by_location
 from actors.reminders.window import Window, local_today, open_window, window_on
@@ -40,6 +42,7 @@ from db import (
     UTCDateTime,
     create_notifications_from,
     db,
+    new_plan_runs,
     raise_condition,
 )
 from db.transitions import MISSING_FROM_SOURCE
@@ -52,7 +55,8 @@ _CHANNELS = (select(literal("sms", String).label("channel"))
 #: The channel of a row of ``chosen_channels()``.
 CHANNEL = _CHANNELS.c.channel
 COLUMNS = ["appointment_id", "patient_id", "kind", "channel", "dedupe_key", "revision",
-           "status", "reason", "due_at", "deadline_at", "attempts", "created_at", "updated_at"]
+           "status", "reason", "due_at", "deadline_at", "attempts", "created_at", "updated_at",
+           "plan_run_id"]
 
 
 @dataclass
@@ -138,23 +142,44 @@ def _candidates(location_ids, day: date, now: datetime, *, skip_before: datetime
                    no_reminder_yet(key)))
 
 
-def _bases(window: Window, now: datetime, rates: dict) -> dict:
-    """Where each channel's next free send slot is: the rate is shared by every clinic."""
-    start = max(window.start, now)
-    bases = {}
-    for channel, rate in rates.items():
-        # Backwards along ix_notifications_status_due_at: the first match is the latest.
-        last = db.session.scalar(
-            select(Notification.due_at)
-            .where(Notification.status == Status.PLANNED, Notification.kind == "reminder",
-                   Notification.channel == channel)
-            .order_by(Notification.status.desc(), Notification.due_at.desc()).limit(1))
-        bases[channel] = max(start, last + timedelta(seconds=1 / rate)) if last else start
-    return bases
+class _SendClock:
+    """Where each channel's next free send slot is: the rate is shared by every clinic, so a
+    group's sends start after the last planned one, of an earlier tick or of this plan.
+
+    The database is asked once per channel and plan; after that the plan's own summaries
+    say where it left off (asking again per group cost a backward index scan over every
+    row the plan had just written).
+    """
+
+    def __init__(self, rates: dict):
+        self.rates = rates
+        self.last: dict = {}
+
+    def bases(self, window: Window, now: datetime) -> dict:
+        start = max(window.start, now)
+        bases = {}
+        for channel, rate in self.rates.items():
+            if channel not in self.last:
+                # Backwards along ix_notifications_status_due_at: the first match is the latest.
+                self.last[channel] = db.session.scalar(
+                    select(Notification.due_at)
+                    .where(Notification.status == Status.PLANNED,
+                           Notification.kind == "reminder", Notification.channel == channel)
+                    .order_by(Notification.status.desc(), Notification.due_at.desc()).limit(1))
+            last = self.last[channel]
+            bases[channel] = max(start, last + timedelta(seconds=1 / rate)) if last else start
+        return bases
+
+    def planned(self, summary) -> None:
+        for channel, status, _, last_due in summary:
+            if status == Status.PLANNED and last_due is not None:
+                known = self.last.get(channel)
+                self.last[channel] = last_due if known is None else max(known, last_due)
 
 
-def _rows(candidates, window, now, bases, rates):
-    """The candidates as notification columns, each planned one at its slot of the rate."""
+def _rows(candidates, window, now, bases, rates, runs):
+    """The candidates as notification columns, each planned one at its slot of the rate and
+    pointing at its clinic's plan run (``runs``; None: no run, each row its own history)."""
     c = candidates.subquery("c")
     spacing = case((c.c.channel == "sms", 1 / rates["sms"]), else_=1 / rates["email"])
     base = case((c.c.channel == "sms", literal(bases["sms"], UTCDateTime)),
@@ -162,15 +187,18 @@ def _rows(candidates, window, now, bases, rates):
     due = case((c.c.status == Status.PLANNED, base + func.make_interval(
         0, 0, 0, 0, 0, 0, cast((c.c.slot - 1) * spacing, Float))), else_=literal(now, UTCDateTime))
     stamp = literal(now, UTCDateTime)
+    run = cast(null(), BigInteger) if runs is None else case(
+        (c.c.status == Status.PLANNED, runs.run_of(c.c.location_id)), else_=null())
     values = [c.c.appointment_id, c.c.patient_id, literal("reminder").label("kind"), c.c.channel,
               c.c.dedupe_key, c.c.revision, c.c.status, c.c.reason, due.label("due_at"),
               literal(window.end, UTCDateTime).label("deadline_at"), literal(0).label("attempts"),
-              stamp.label("created_at"), stamp.label("updated_at")]
+              stamp.label("created_at"), stamp.label("updated_at"), run.label("plan_run_id")]
     return c, values
 
 
-def _write(candidates, window, now, rates, *, dry_run: bool, source: str, result):
-    c, values = _rows(candidates, window, now, _bases(window, now, rates), rates)
+def _write(candidates, window, now, clock, *, dry_run: bool, source: str, result, runs=None):
+    c, values = _rows(candidates, window, now, clock.bases(window, now), clock.rates,
+                      None if dry_run else runs)
     if dry_run:
         planned = [dict(row._mapping) for row in db.session.execute(
             select(c.c.location_id, *values))]
@@ -180,8 +208,12 @@ def _write(candidates, window, now, rates, *, dry_run: bool, source: str, result
             entry = summary[(row["channel"], row["status"])]
             entry[0] += 1
             entry[1] = row["due_at"] if entry[1] is None else max(entry[1], row["due_at"])
-        return [(ch, st, n, last) for (ch, st), (n, last) in summary.items()]
-    return create_notifications_from(COLUMNS, select(*values), source=source, now=now)
+        summary = [(ch, st, n, last) for (ch, st), (n, last) in summary.items()]
+    else:
+        summary = create_notifications_from(COLUMNS, select(*values), source=source, now=now,
+                                            runs=runs)
+    clock.planned(summary)
+    return summary
 
 
 def _check_fit(tz, window, summary, rates, headroom, result) -> None:
@@ -219,7 +251,12 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
     for location_id, tz in located:
         own = rules[location_id]
         zones[(tz, own.reminder_window, own.reminder_days_before)].append(location_id)
+    # A zone's day is one statement of up to a few hundred thousand rows: its sort (the send
+    # slots) and the rows it returns fit in memory instead of spilling to temporary files.
+    # For this transaction only; the default stays small for every other query.
+    db.session.execute(sql_text("SET LOCAL work_mem = '64MB'"))
     result = PlanResult()
+    clock = _SendClock(rates)
     for (zone, text, days), ids in sorted(zones.items()):
         tz = zone if (text, days) == (config["REMINDER_WINDOW"], config["REMINDER_DAYS_BEFORE"]) \
             else f"{zone} {text} -{days}d"
@@ -232,15 +269,16 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
             continue
         result.windows[tz] = window
         target = window.day + ahead
-        summary = _write(_candidates(ids, target, now, skip_before=None), window, now, rates,
-                         dry_run=dry_run, source=source, result=result)
+        runs = None if dry_run else new_plan_runs(ids, target)
+        summary = _write(_candidates(ids, target, now, skip_before=None), window, now, clock,
+                         dry_run=dry_run, source=source, result=result, runs=runs)
         for offset in range((target - window.day).days):
             passed = window.day + timedelta(days=offset)
             if passed - ahead >= local_today(now, zone):
                 continue  # its own reminder day is still to come (a day planned ahead)
             closed_at = window_on(passed - ahead, zone, text).end
             summary += _write(_candidates(ids, passed, now, skip_before=closed_at), window, now,
-                              rates, dry_run=dry_run, source=source, result=result)
+                              clock, dry_run=dry_run, source=source, result=result)
         for channel, status, count, _ in summary:
             result.counts[(tz, channel, status)] += count
         if not dry_run:

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from actors.reminders.plan import SKIP_REASON, plan
-from db import Alert, Notification, NotificationEvent, db
+from db import Alert, Notification, NotificationEvent, PlanRun, db
 from tests.actors.reminders.support import booking, clinic, patient
 
 NY, LONDON, KOLKATA = "America/New_York", "Europe/London", "Asia/Kolkata"
@@ -84,8 +84,21 @@ def test_only_open_windows_plan_and_each_channel_once(app):
     assert deadline == {KOLKATA: datetime(2026, 10, 29, 6, 30, tzinfo=UTC),
                         LONDON: datetime(2026, 10, 29, 12, 0, tzinfo=UTC),
                         NY: datetime(2026, 10, 29, 16, 0, tzinfo=UTC)}
-    # Every row's history starts with its creation.
-    assert db.session.scalar(select(func.count()).select_from(NotificationEvent)) == len(rows)
+    # Every row's history starts with its creation: a planned reminder's line is its plan
+    # run's, the others (suppressed, cancelled, skipped, each with its reason) an event.
+    for n in rows.values():
+        first = n.events[0]
+        assert (first.from_status, first.to_status, first.source) == (None, n.status, "plan")
+        assert first.detail == n.reason
+        assert len(n.events) == 1
+    planned = [n for n in rows.values() if n.status == "planned"]
+    assert db.session.scalar(select(func.count()).select_from(NotificationEvent)) == \
+        len(rows) - len(planned)
+    # One plan run per clinic and local day, counting the reminders it planned.
+    runs = db.session.execute(select(PlanRun.location_id, PlanRun.local_date, PlanRun.count,
+                                     PlanRun.source)).all()
+    assert sorted(runs) == sorted((loc.id, TARGET, 4, "plan") for loc, _ in world.values())
+    assert all(n.plan_run_id is not None for n in planned)
 
 
 def test_doubled_and_repeated_ticks_change_nothing(app):
@@ -94,6 +107,8 @@ def test_doubled_and_repeated_ticks_change_nothing(app):
         plan(datetime(2026, 10, 29, 13, minute, tzinfo=UTC))
         db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 9
+    # The first tick planned New York's day: one run; the others found nothing new to plan.
+    assert db.session.execute(select(PlanRun.count)).scalars().all() == [4]
     # A scheduler restarted late in the window still plans the day it missed.
     plan(datetime(2026, 10, 29, 15, 40, tzinfo=UTC))  # 11:40 in New York
     plan(datetime(2026, 10, 29, 16, 0, tzinfo=UTC))   # the window has closed
