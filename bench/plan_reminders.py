@@ -101,7 +101,8 @@ def main() -> int:
                   f"in {len(ZONES)} time zones (seeded in {seeded:.1f} s)")
             print(f"plan: {elapsed:.2f} s for {rows} notification rows "
                   f"({rows / elapsed:,.0f} rows/s, {args.appointments / elapsed:,.0f} "
-                  f"appointments/s), with their history rows")
+                  f"appointments/s); planned ones share one plan run per clinic-day, "
+                  f"the others have a history row each")
             print(f"rows by status: {dict(sorted(by_status.items()))}")
             print(f"doubled plan (nothing to write): {doubled:.2f} s, "
                   f"{sum(again.counts.values())} rows")

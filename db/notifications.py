@@ -1,6 +1,6 @@
 """Notifications (one message to one patient on one channel) and their status history."""
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from db.base import BigId, UTCDateTime, db, utcnow
 from db.clinic import Appointment, Patient
@@ -25,8 +25,13 @@ class Notification(db.Model):
                       status_check("status", "status"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    # No foreign keys on these two: checking one locks the appointment's (the patient's) row,
+    # which at a million planned reminders rewrote both tables and was half of planning's
+    # time and two thirds of its WAL. Every notification is created by db.creation from rows
+    # that exist, and a trigger refuses to delete (or renumber) an appointment or patient
+    # that has notifications, as the keys did (migration 0012).
+    appointment_id: Mapped[int] = mapped_column(Integer, index=True)
+    patient_id: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(8))
     # What makes a notification unique: the same change, or the same day's reminder, is
@@ -57,8 +62,10 @@ class Notification(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
-    appointment = relationship(Appointment)
-    patient = relationship(Patient)
+    appointment = relationship(Appointment, primaryjoin=lambda: foreign(
+        Notification.appointment_id) == Appointment.id)
+    patient = relationship(Patient, primaryjoin=lambda: foreign(
+        Notification.patient_id) == Patient.id)
     # The whole history, its plan run's line included (db.plans.HistoryLine); read-only:
     # lines are written by db.creation and db.transitions.
     events = relationship("HistoryLine", viewonly=True,

@@ -3,8 +3,8 @@
 A plan is one event: the tick decides a clinic day's reminders at once, so the decision is
 written down once, as a ``plan_runs`` row (when, by whom, which clinic and local day, how
 many reminders), and each reminder it planned points at it (``notifications.plan_run_id``)
-instead of carrying a history row of its own. At a million reminders that row per reminder
-was most of the planner's time (bench/README.md, planning).
+instead of carrying a history row of its own (that row, its index entries and its foreign
+key check were about a sixth of each planning statement).
 
 ``HistoryLine`` is the one way to read a notification's history: the events of
 ``notification_events`` and, for a planned reminder, the "created → planned" line of its

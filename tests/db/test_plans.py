@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from actors.reminders.plan import plan
 from db import Notification, PlanRun, db, notification_history, transition
@@ -90,3 +91,24 @@ def test_a_rollback_of_0012_turns_plan_runs_back_into_history_rows(migrated_app)
     upgrade(revision="heads")
     assert _lines(ids) == before
     assert db.session.scalar(text("SELECT count(*) FROM plan_runs")) == 0
+
+
+def test_an_appointment_or_patient_with_notifications_cannot_be_deleted(app):
+    """What the foreign keys on notifications guarded, without their per-row lock."""
+    ny = clinic("L-NY", "America/New_York")
+    reminded = booking(ny, patient("sms"), date(2026, 11, 1))
+    alone = booking(ny, patient("sms"), date(2026, 11, 2))  # its day is not planned yet
+    db.session.commit()
+    plan(NOW)
+    db.session.commit()
+    for statement in (f"DELETE FROM appointments WHERE id = {reminded.id}",
+                      f"DELETE FROM patients WHERE id = {reminded.patient_id}",
+                      f"UPDATE appointments SET id = id + 1000 WHERE id = {reminded.id}"):
+        with pytest.raises(IntegrityError, match="still has notifications"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    db.session.execute(text(f"UPDATE appointments SET revision = 1 WHERE id = {reminded.id}"))
+    db.session.execute(text(f"DELETE FROM appointments WHERE id = {alone.id}"))
+    db.session.commit()
+    assert db.session.get(Notification, db.session.scalars(select(Notification.id)).one()) \
+        .appointment.id == reminded.id

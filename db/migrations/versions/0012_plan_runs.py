@@ -11,6 +11,9 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
+#: The tables whose rows notifications name, and the column that names them.
+PARENTS = {"appointments": "appointment_id", "patients": "patient_id"}
+
 
 def upgrade():
     op.create_table(
@@ -37,6 +40,34 @@ def upgrade():
     op.create_index("ix_notifications_provider_message_id", "notifications",
                     ["provider_message_id"],
                     postgresql_where=sa.text("provider_message_id IS NOT NULL"))
+    # A foreign key check locks the parent row: planning a million reminders locked (and
+    # WAL-logged) a million appointments and patients, half of its time. What the keys
+    # guarded against, a notification whose appointment or patient is gone, the trigger
+    # below still refuses; every notification is created by db.creation from rows that exist.
+    op.drop_constraint("fk_notifications_appointment_id_appointments", "notifications",
+                       type_="foreignkey")
+    op.drop_constraint("fk_notifications_patient_id_patients", "notifications",
+                       type_="foreignkey")
+    op.execute("""
+        CREATE FUNCTION refuse_orphaning_notifications() RETURNS trigger AS $$
+        DECLARE
+            held boolean;
+        BEGIN
+            IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+                RETURN NEW;
+            END IF;
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM notifications WHERE %I = $1)',
+                           TG_ARGV[0]) INTO held USING OLD.id;
+            IF held THEN
+                RAISE EXCEPTION '% % still has notifications', TG_TABLE_NAME, OLD.id
+                    USING ERRCODE = 'foreign_key_violation';
+            END IF;
+            RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+        END $$ LANGUAGE plpgsql""")
+    for table, column in PARENTS.items():
+        op.execute(f"CREATE TRIGGER {table}_keep_notifications BEFORE DELETE OR UPDATE OF id "
+                   f"ON {table} FOR EACH ROW EXECUTE FUNCTION "
+                   f"refuse_orphaning_notifications('{column}')")
     # Existing history stays as it is: reminders planned before this revision keep their
     # "created -> planned" event and have no run.
 
@@ -53,6 +84,13 @@ def downgrade():
         FROM notifications n JOIN plan_runs r ON r.id = n.plan_run_id
         ORDER BY r.at, n.id""")
     op.drop_column("notifications", "plan_run_id")
+    for table in PARENTS:
+        op.execute(f"DROP TRIGGER {table}_keep_notifications ON {table}")
+    op.execute("DROP FUNCTION refuse_orphaning_notifications()")
+    op.create_foreign_key("fk_notifications_appointment_id_appointments", "notifications",
+                          "appointments", ["appointment_id"], ["id"])
+    op.create_foreign_key("fk_notifications_patient_id_patients", "notifications",
+                          "patients", ["patient_id"], ["id"])
     op.drop_index("ix_notifications_provider_message_id", table_name="notifications")
     op.create_index("ix_notifications_provider_message_id", "notifications",
                     ["provider_message_id"])
