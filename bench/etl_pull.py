@@ -58,8 +58,9 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 print(f"{label}: {seconds:.2f} s, {run.records / seconds:.0f} records/s, "
                       f"complete={run.complete} {run.summary()}")
+            # The simulator serves from this process: its records are in this figure.
             print(f"upstream requests {simulator.requests}, injected failures "
-                  f"{dict(simulator.failures)}; peak RSS "
+                  f"{dict(simulator.failures)}; peak RSS (simulator included) "
                   f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
             db.session.remove()
             db.engine.dispose()
