@@ -64,7 +64,8 @@ def _stored_then_page(prefix: str) -> list[dict]:
 
 def _what_the_patients_get(prefix: str) -> list[tuple]:
     db.session.expire_all()
-    rows = db.session.execute(select(Notification).join(Appointment)
+    rows = db.session.execute(select(Notification)
+                              .join(Appointment, Appointment.id == Notification.appointment_id)
                               .where(Appointment.external_id.like(f"{prefix}-%"))
                               .order_by(Notification.id)).scalars().all()
     return [(n.appointment.external_id.removeprefix(prefix), n.kind, n.channel, n.revision,
