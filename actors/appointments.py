@@ -8,6 +8,7 @@ shares is its round trips. It runs inside the caller's transaction; the caller c
 and the send messages go out after that commit.
 """
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -195,21 +196,35 @@ def apply_appointment_updates(records: list[dict], *, source: str) -> list[Updat
     for data in live:
         if data["id"] not in stored and data["id"] not in first_sights:
             first_sights[data["id"]] = data
-    inserted = {external_id for external_id, in insert_many_ignoring_conflict(Appointment, [
+    inserted = dict(insert_many_ignoring_conflict(Appointment, [
         {"external_id": e, "revision": 0, **_appointment_values(
             d, locations[d["location"]["id"]], patients[d["patient"]["id"]])}
-        for e, d in sorted(first_sights.items())], "external_id")}
-    stored.update(_locked_appointments(first_sights))
-    return [_apply(data, source, stored[data["id"]], locations, patients,
+        for e, d in sorted(first_sights.items())], "external_id", returning=("external_id", "id")))
+    # A row this batch inserted is locked by its insert: it is read back only when a later
+    # record of the batch or a booking notice needs it (a first pull reads back nothing).
+    # A row another transaction inserted first is locked and read, as the lone record would.
+    repeated = Counter(data["id"] for data in records)
+    stored.update(_locked_appointments({
+        e for e, d in first_sights.items()
+        if e not in inserted or repeated[e] > 1 or _confirms_booking(d, source)}))
+    return [_apply(data, source, stored.get(data["id"]), locations, patients,
                    first_sight=first_sights.pop(data["id"], None) is data,
-                   inserted=data["id"] in inserted)
+                   inserted_id=inserted.get(data["id"]))
             for data in records]
 
 
-def _apply(data: dict, source: str, appointment: Appointment, locations: dict,
-           patients: dict, *, first_sight: bool, inserted: bool) -> UpdateResult:
+def _confirms_booking(data: dict, source: str) -> bool:
+    # Only the booking system's own "created" event may confirm a booking: an ETL pull's
+    # first sight of thousands of appointments must notify nobody.
+    return (source == "webhook" and current_app.config["NOTIFY_ON_CREATE"]
+            and data["status"] == "booked")
+
+
+def _apply(data: dict, source: str, appointment: Appointment | None, locations: dict,
+           patients: dict, *, first_sight: bool, inserted_id: int | None) -> UpdateResult:
     """One record against its locked appointment row (``first_sight``: the row did not
-    exist before this batch, ``inserted``: this batch created it)."""
+    exist before this batch; ``inserted_id``: this batch created it, and ``appointment`` is
+    None unless it was needed)."""
     external_id = data["id"]
     incoming_updated_at = data["updated_at"].astimezone(UTC)
     if not first_sight and incoming_updated_at <= appointment.source_updated_at:
@@ -223,14 +238,11 @@ def _apply(data: dict, source: str, appointment: Appointment, locations: dict,
     starts_at, local_date = values["starts_at"], values["local_date"]
 
     if first_sight:
-        if inserted:
+        if inserted_id is not None:
             result = UpdateResult(external_id, "created")
-            # Only the booking system's own "created" event may confirm a booking: an ETL
-            # pull's first sight of thousands of appointments must notify nobody.
-            if (source == "webhook" and current_app.config["NOTIFY_ON_CREATE"]
-                    and data["status"] == "booked"):
+            if _confirms_booking(data, source):
                 result.notifications = _notify(appointment, patient, "booking", starts_at)
-            log.info("appointment created", extra={"appointment_id": appointment.id,
+            log.info("appointment created", extra={"appointment_id": inserted_id,
                                                    "source": source})
             return result
         if incoming_updated_at <= appointment.source_updated_at:

@@ -15,8 +15,10 @@ def insert_ignoring_conflict(model, values: dict, *unique_columns: str) -> bool:
     return db.session.execute(statement).rowcount == 1
 
 
-def insert_many_ignoring_conflict(model, rows: list[dict], *unique_columns: str) -> list[tuple]:
-    """The same for many rows; the unique columns of the rows inserted.
+def insert_many_ignoring_conflict(model, rows: list[dict], *unique_columns: str,
+                                  returning: tuple[str, ...] = ()) -> list[tuple]:
+    """The same for many rows; the ``returning`` columns (by default the unique ones) of
+    the rows inserted.
 
     One statement on the table, not the ORM: compiled once and cached, SQLAlchemy's
     "insertmanyvalues" sends a page's rows as one multi-row INSERT. The caller passes each
@@ -27,5 +29,5 @@ def insert_many_ignoring_conflict(model, rows: list[dict], *unique_columns: str)
     table = model.__table__
     statement = (postgresql.insert(table)
                  .on_conflict_do_nothing(index_elements=list(unique_columns))
-                 .returning(*(table.c[name] for name in unique_columns)))
+                 .returning(*(table.c[name] for name in returning or unique_columns)))
     return [tuple(row) for row in db.session.execute(statement, rows)]
