@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired
 
 from actors.accounting.call_list import call_list
 from actors.resend import RESENDABLE
-from db import Appointment, Notification, db, utcnow
+from db import Appointment, Location, Notification, db, utcnow
 from db.staff import StaffCall
 from web.admin import scope
 from web.admin.access import STAFF, GuardedView, may_act, require_act
@@ -43,7 +43,18 @@ def _day() -> date:
     try:
         return date.fromisoformat(request.args.get("day") or request.form.get("day") or "")
     except ValueError:
-        return utcnow().astimezone(zone_of()).date()
+        return utcnow().astimezone(_zone()).date()
+
+
+def _zone():
+    """Today is the clinics' today: at 23:30 in Los Angeles it is already tomorrow in New
+    York. The configured default zone only when the clinics shown keep different times."""
+    ids = _clinic_ids()
+    query = select(Location.timezone).distinct()
+    if ids is not None:
+        query = query.where(Location.id.in_(ids))
+    zones = db.session.scalars(query.limit(2)).all()
+    return zone_of(zones[0] if len(zones) == 1 else None)
 
 
 def _clinic_ids():

@@ -120,3 +120,18 @@ def test_the_csv_export_is_audited_and_neutralises_formulas(client, accounts, ap
 def test_neutralise_prefixes_every_formula_start():
     assert [neutralise(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "ok", None, 7)] == [
         "'=1+1", "'+1", "'-1", "'@x", "'\tx", "ok", "", "7"]
+
+
+def test_without_a_day_the_list_is_of_the_clinics_own_today(client, accounts, app,
+                                                           monkeypatch):
+    """At 23:50 in the clinic (Chicago here) it is already tomorrow in CLINIC_TIMEZONE (New
+    York): the list opened without a date is the clinics' today, for an admin who sees
+    every clinic too (a staff member's pages already keep their first clinic's zone)."""
+    from datetime import datetime, time
+    day = _seed()
+    late_evening = datetime.combine(day, time(23, 50), ZoneInfo(ZONE))
+    monkeypatch.setattr("web.admin.call_list_views.utcnow", lambda: late_evening)
+    assert late_evening.astimezone(ZoneInfo("America/New_York")).date() != day
+    login(client, accounts["admin"])
+    page = client.get("/admin/calls/").get_data(as_text=True)
+    assert set(re.findall(r'data-appointment="([^"]+)"', page)) == {"A-1", "A-4", "@A-7"}
