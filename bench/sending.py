@@ -224,8 +224,9 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
 
 
 def bench(results: harness.Results, *, count: int, repetitions: int, latencies: dict,
-          systems=SYSTEMS, gevent: bool = True, on_ready=None) -> None:
-    """``latencies`` maps provider latency (s) to worker concurrency per process."""
+          systems=SYSTEMS, gevent: bool = True, on_ready=None, label: str = "") -> None:
+    """``latencies`` maps provider latency (s) to worker concurrency per process; ``label``
+    names the worker model in the figures when one latency is measured in two models."""
     if "celery" in systems and not CELERY_PYTHON.exists():
         systems = tuple(s for s in systems if s != "celery")
         results.notes.append("Celery peer skipped: bench/.venv-celery missing (make bench "
@@ -235,6 +236,7 @@ def bench(results: harness.Results, *, count: int, repetitions: int, latencies: 
         vhosts = {s: stack.enter_context(harness.vhost()) for s in systems}
         for latency, concurrency in latencies.items():
             ms = int(latency * 1000)
+            name = f"send {ms}ms{' ' + label if label else ''}"
             with Provider(latency) as provider:
                 for rep in range(repetitions):
                     order = systems[rep % len(systems):] + systems[:rep % len(systems)]
@@ -244,24 +246,23 @@ def bench(results: harness.Results, *, count: int, repetitions: int, latencies: 
                                            count=count, concurrency=concurrency,
                                            gevent=gevent, on_ready=on_ready)
                         goal = ">= 1,000" if system == "notifier" else ""
-                        results.add(f"send {ms}ms {system} msg/s", "msg/s", figures["rate"],
-                                    goal)
-                        results.add(f"send {ms}ms {system} worker CPU/msg", "ms",
+                        results.add(f"{name} {system} msg/s", "msg/s", figures["rate"], goal)
+                        results.add(f"{name} {system} worker CPU/msg", "ms",
                                     figures["worker_cpu_ms"])
-                        results.add(f"send {ms}ms {system} machine CPU/msg", "ms",
+                        results.add(f"{name} {system} machine CPU/msg", "ms",
                                     figures["machine_cpu_ms"])
-            _ratios(results, ms, systems)
+            _ratios(results, name, systems)
 
 
-def _ratios(results: harness.Results, ms: int, systems) -> None:
+def _ratios(results: harness.Results, name: str, systems) -> None:
     """Ratios per repetition (same repetition, same conditions), median over them."""
     if "notifier" not in systems:
         return
-    mine = results.figures[f"send {ms}ms notifier msg/s"].samples
+    mine = results.figures[f"{name} notifier msg/s"].samples
     goals = {"celery": ">= 2", "bare": ">= 1", "pika": ">= 0.5"}
     for peer in systems:
         if peer == "notifier":
             continue
-        theirs = results.figures[f"send {ms}ms {peer} msg/s"].samples
+        theirs = results.figures[f"{name} {peer} msg/s"].samples
         for a, b in zip(mine, theirs):
-            results.add(f"send {ms}ms notifier / {peer}", "ratio", a / b, goals[peer])
+            results.add(f"{name} notifier / {peer}", "ratio", a / b, goals[peer])
