@@ -1,24 +1,14 @@
 """The SES adapter against moto's SES server: sent, rejected sender, endpoint unreachable."""
 import pytest
-from moto.server import ThreadedMotoServer
 
 from actors.channels import PermanentError, RetryableError
 from actors.channels.ses_email import SesEmail
 
 
-@pytest.fixture(scope="module")
-def ses_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def ses(ses_endpoint, monkeypatch):
+def ses(aws_endpoint, monkeypatch):
     # boto3 reads these itself, as it does in production (AWS_ENDPOINT_URL_SES).
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SES", ses_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SES", aws_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     channel = SesEmail(region="us-east-1", sender="reminders@clinic.example", timeout=5)
@@ -33,8 +23,8 @@ def test_ses_sends_through_the_ses_api(ses):
     assert stats["SentLast24Hours"] >= 1
 
 
-def test_ses_unverified_sender_is_a_permanent_failure(ses_endpoint, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SES", ses_endpoint)
+def test_ses_unverified_sender_is_a_permanent_failure(aws_endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SES", aws_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     channel = SesEmail(region="us-east-1", sender="unverified@nowhere.example", timeout=5)

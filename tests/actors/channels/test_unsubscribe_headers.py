@@ -5,7 +5,6 @@ from email import message_from_bytes, policy
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.server import ThreadedMotoServer
 from moto.ses.models import ses_backends
 
 from actors.channels.ses_email import SesEmail
@@ -13,18 +12,9 @@ from actors.channels.smtp_email import SmtpEmail
 from actors.links import preferences_url, read_preferences_token
 
 
-@pytest.fixture(scope="module")
-def ses_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def ses(ses_endpoint, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SES", ses_endpoint)
+def ses(aws_endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SES", aws_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     channel = SesEmail(region="us-east-1", sender="reminders@clinic.example", timeout=5)
