@@ -170,6 +170,19 @@ def stub_broker(app):
 
 
 @contextmanager
+def on_rabbitmq(make_app, rabbitmq_url, **settings):
+    """An app whose broker is the test RabbitMQ vhost, its queues empty before and after."""
+    app = make_app(BROKER_URL=rabbitmq_url, **settings)
+    broker = app.extensions["dramatiq"]
+    broker.flush_all()
+    try:
+        yield app
+    finally:
+        broker.flush_all()
+        broker.close()
+
+
+@contextmanager
 def running_worker(app, *, queues=None, threads=2):
     """A real Dramatiq worker on the app's broker, in threads of this process."""
     worker = dramatiq.Worker(app.extensions["dramatiq"], queues=queues, worker_threads=threads,

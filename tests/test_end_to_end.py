@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import base_config, running_worker
+from tests.conftest import base_config, on_rabbitmq, running_worker
 from tests.factories import EMAIL_ADDRESS, PATIENT, appointment, moved, post_event
 from tests.services import amqp_connect, pg_connect, wait_until
 
@@ -17,12 +17,8 @@ PHONE = PATIENT["phone"]
 
 @pytest.fixture
 def rabbit_app(make_app, rabbitmq_url):
-    app = make_app(BROKER_URL=rabbitmq_url)
-    broker = app.extensions["dramatiq"]
-    broker.flush_all()
-    yield app
-    broker.flush_all()
-    broker.close()
+    with on_rabbitmq(make_app, rabbitmq_url) as app:
+        yield app
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from actors.reminders.dispatch import dispatch
 from actors.reminders.plan import plan
 from db import db, utcnow
 from fakes.twilio_inbound import inbound_form, post_reply
-from tests.conftest import TWILIO_SID, TWILIO_TOKEN, running_worker
+from tests.conftest import TWILIO_SID, TWILIO_TOKEN, on_rabbitmq, running_worker
 from tests.services import wait_until
 from tests.web import replies_support as support
 from tests.web.replies_support import (
@@ -33,13 +33,9 @@ PUBLIC = "https://notify.clinic.example"  # PUBLIC_BASE_URL of the test config: 
 
 @pytest.fixture
 def rabbit_app(make_app, rabbitmq_url, appointment_system):
-    app = make_app(BROKER_URL=rabbitmq_url, **reply_config(appointment_system))
-    broker = app.extensions["dramatiq"]
-    broker.flush_all()
-    with app.app_context():
+    with on_rabbitmq(make_app, rabbitmq_url, **reply_config(appointment_system)) as app, \
+            app.app_context():
         yield app
-    broker.flush_all()
-    broker.close()
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from actors.reminders.plan import plan
 from actors.schemas import AppointmentSchema
 from db import Notification, db, utcnow
 from tests.actors.reminders.support import midday_zone
-from tests.conftest import base_config, wait_for_commits
+from tests.conftest import base_config, on_rabbitmq, wait_for_commits
 from tests.factories import EMAIL_ADDRESS, PATIENT, appointment
 from tests.services import queue_counts, wait_until
 
@@ -31,13 +31,8 @@ WINDOW = {"REMINDER_WINDOW": "10:00-14:00"}  # open now in the midday zone
 
 @pytest.fixture
 def rabbit_app(make_app, rabbitmq_url):
-    app = make_app(BROKER_URL=rabbitmq_url, **WINDOW)
-    broker = app.extensions["dramatiq"]
-    broker.flush_all()
-    with app.app_context():
+    with on_rabbitmq(make_app, rabbitmq_url, **WINDOW) as app, app.app_context():
         yield app
-    broker.flush_all()
-    broker.close()
 
 
 def queue_reminders() -> dict[str, int]:
