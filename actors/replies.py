@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from actors.delivery import enqueue_send
 from actors.outbound_webhook import enqueue_delivery, give_up_time
@@ -52,15 +52,23 @@ class Answer:
 
 
 def last_notified(phone: str, now: datetime) -> Notification | None:
-    """The SMS this number was most recently sent about an upcoming booked appointment."""
+    """The SMS this number was most recently sent about an upcoming booked appointment.
+
+    One still ``sending`` counts too: the patient can have the message, and answer it,
+    before the provider's answer to our send is committed (as a receipt can come first).
+    """
     since = now - timedelta(days=current_app.config["REPLY_WINDOW_DAYS"])
+    went = func.coalesce(Notification.sent_at, Notification.updated_at)
     return db.session.execute(
         select(Notification).join(Appointment, Notification.appointment_id == Appointment.id)
         .join(Patient, Notification.patient_id == Patient.id)
         .where(Patient.phone == phone, Notification.channel == "sms",
-               Notification.kind != Kind.REPLY, Notification.sent_at >= since,
+               Notification.kind != Kind.REPLY,
+               or_(Notification.sent_at >= since,
+                   and_(Notification.status == Status.SENDING,
+                        Notification.updated_at >= since)),
                Appointment.status == "booked", Appointment.starts_at > now)
-        .order_by(Notification.sent_at.desc(), Notification.id.desc()).limit(1)
+        .order_by(went.desc(), Notification.id.desc()).limit(1)
     ).scalars().first()
 
 

@@ -157,3 +157,21 @@ def test_the_answer_is_on_the_appointment_timeline(app, client, appointment_syst
     (line,) = re.findall(r'<li class="answer">(.*?)</li>', html, re.DOTALL)
     assert "confirm" in line and "delivered" in line  # what, and that the system was told
     assert "reply" in html  # the acknowledgement is one of the appointment's notifications
+
+
+def test_a_reply_that_overtakes_our_record_of_the_send_is_still_matched(app, client,
+                                                                        fake_providers,
+                                                                        appointment_system):
+    """The patient has the SMS, and answers it, while the provider's answer to our send is
+    not yet committed: the reminder is still ``sending``, and the reply still belongs to it."""
+    book()
+    assert remind(app) == 1
+    db.session.execute(update(Notification).where(Notification.kind == "reminder")
+                       .values(status="sending", sent_at=None))
+    db.session.commit()
+    assert reply(client, "C").status_code == 200
+    drain(app)
+    (response,) = responses()
+    assert response.appointment.external_id == "A-1001" and not response.needs_staff
+    (event,) = appointment_system.received()
+    assert event["type"] == "appointment.confirmed"
