@@ -3,7 +3,8 @@ another, a delivered reminder, failed ones, an appointment moved to another time
 
 Database ids are started at distinctive numbers so a test can tell one on a page."""
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 
@@ -52,10 +53,18 @@ def _load(data: dict) -> None:
     db.session.commit()
 
 
+def _earlier_today(appt: Appointment) -> datetime:
+    """A moment 20 minutes ago, but never before the clinic's local midnight: pages that show
+    "today" must find it on the clinic's today whenever the tests run."""
+    zone = ZoneInfo(appt.location.timezone)
+    midnight = datetime.combine(utcnow().astimezone(zone).date(), time(0, 0, 1), zone)
+    return max(utcnow() - timedelta(minutes=20), midnight)
+
+
 def _reminder(appt: Appointment, channel: str, outcome: str, *, code=None, reason=None):
     notification = Notification(
         appointment=appt, patient=appt.patient, kind="reminder", channel=channel,
-        status="planned", due_at=utcnow() - timedelta(minutes=20), revision=appt.revision,
+        status="planned", due_at=_earlier_today(appt), revision=appt.revision,
         dedupe_key=f"reminder:{appt.id}:{appt.local_date}:{channel}")
     db.session.add(notification)
     db.session.flush()
