@@ -1,14 +1,13 @@
-"""SMS through Twilio's official client."""
+"""SMS through Twilio's official client (on our urllib3 pool: actors.channels.twilio_http)."""
 import json
 import logging
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from actors.channels.errors import ConsentError, PermanentError, RetryableError
+from actors.channels.twilio_http import PooledHttpClient, unreachable_code
 
 # Twilio error codes (https://www.twilio.com/docs/api/errors). Anything not listed is
 # decided by its HTTP status: 429 and 5xx are retried, other 4xx are permanent.
@@ -51,12 +50,9 @@ class TwilioSms:
         if not (account_sid and auth_token and (from_number or messaging_service_sid)):
             raise ValueError("Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
                              "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
-        http_client = TwilioHttpClient(timeout=timeout, logger=_quiet)
-        # requests keeps 10 connections per host by default; more threads than that
-        # reopen a connection per message ("Connection pool is full, discarding").
-        http_client.session.mount("https://", HTTPAdapter(pool_maxsize=connections))
-        http_client.session.mount("http://", HTTPAdapter(pool_maxsize=connections))
-        _environment_once(http_client.session, api_base_url or "https://api.twilio.com")
+        # As many kept-alive connections as threads: fewer reopen one per message.
+        http_client = PooledHttpClient(api_base_url or "https://api.twilio.com",
+                                       timeout=timeout, connections=connections, logger=_quiet)
         self.client = Client(account_sid, auth_token, http_client=http_client)
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
@@ -71,7 +67,9 @@ class TwilioSms:
             message = self.client.messages.create(to=to, body=body, **options)
         except TwilioRestException as error:
             raise classify(error) from None
-        except (requests.Timeout, requests.ConnectionError, TwilioException) as error:
+        except urllib3.exceptions.HTTPError as error:
+            raise RetryableError(unreachable_code(error), "could not reach Twilio") from None
+        except TwilioException as error:
             raise RetryableError(type(error).__name__, "could not reach Twilio") from None
         return message.sid
 
@@ -95,21 +93,9 @@ class TwilioSms:
             # A list page that is not 200 comes as TwilioException(text, response). Not
             # knowing whether it went, a retry asks again (never a second message).
             raise RetryableError(_page_error(error), "could not ask Twilio") from None
-        except (requests.Timeout, requests.ConnectionError) as error:
-            raise RetryableError(type(error).__name__, "could not reach Twilio") from None
+        except urllib3.exceptions.HTTPError as error:
+            raise RetryableError(unreachable_code(error), "could not reach Twilio") from None
         return None
-
-
-def _environment_once(session: requests.Session, url: str) -> None:
-    """Read the proxy and CA settings (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE ...) once.
-
-    requests reads the whole environment again for every request it sends (a third of the
-    client's CPU per message); they do not change while a worker runs.
-    """
-    settings = session.merge_environment_settings(url, {}, None, None, None)
-    session.proxies.update(settings["proxies"])
-    session.verify = settings["verify"]
-    session.trust_env = False
 
 
 def _page_error(error: TwilioException) -> str:
