@@ -31,6 +31,9 @@ _env = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     keep_trailing_newline=False,
+    # The shipped files do not change while a process runs (staff edits are versions in
+    # the database): no stat() of the template file for every message sent.
+    auto_reload=False,
 )
 
 
