@@ -83,6 +83,10 @@ def _precheck(row, now) -> tuple[str, str] | None:
     return None
 
 
+#: What ``_judge`` answers for a row that passes every check: claim and render it.
+_TO_CLAIM = object()
+
+
 def _columns(model, name: str) -> Bundle:
     return Bundle(name, *model.__table__.c)
 
@@ -115,7 +119,7 @@ def claim_rows(ids: list) -> list:
         results.append(_judge(row, notification_id, now, claims))
     since = _first_attempts([i for i, status in claims.items() if status == Status.SENDING])
     for index, notification_id in enumerate(ids):
-        if results[index] == "claim":
+        if results[index] is _TO_CLAIM:
             try:
                 results[index] = _render(rows[notification_id], since.get(notification_id),
                                          until)
@@ -147,7 +151,7 @@ def _judge(row, notification_id, now, claims):
                    outcome[0], source="send", reason=outcome[1])
         return None
     claims[notification_id] = notification.status
-    return "claim"
+    return _TO_CLAIM
 
 
 def _first_attempts(ids: list[int]) -> dict[int, datetime]:
