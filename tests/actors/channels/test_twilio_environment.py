@@ -1,11 +1,14 @@
 """The Twilio client honours the proxy and CA settings it finds in the environment at start,
 and names a failure to reach Twilio as it always has."""
+import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+import trustme
 
 from actors.channels import RetryableError
 from actors.channels.twilio_sms import TwilioSms
@@ -75,13 +78,48 @@ def test_no_proxy_sends_straight_to_twilio(monkeypatch, egress_proxy):
     assert len(twilio.sent_to("+13125550100")) == 1
 
 
-def test_the_ca_bundle_named_in_the_environment_is_the_one_trusted(monkeypatch, tmp_path):
+@pytest.fixture
+def twilio_over_tls(tmp_path):
+    """A Twilio-like HTTPS server on 127.0.0.1 whose certificate a CA of the test's own signs."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+
+    class Messages(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"sid": "SM" + "7" * 32, "status": "queued"}).encode()
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Messages)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     bundle = tmp_path / "clinic-ca.pem"
-    bundle.write_text("")
+    authority.cert_pem.write_to_path(str(bundle))
+    yield f"https://127.0.0.1:{server.server_address[1]}", bundle
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_ca_bundle_named_in_the_environment_is_the_one_trusted(monkeypatch,
+                                                                   twilio_over_tls):
+    url, bundle = twilio_over_tls
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    pool = channel("https://api.twilio.example").client.http_client.pool
-    assert pool.connection_pool_kw["ca_certs"] == str(bundle)
-    assert pool.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
+    assert channel(url).send_sms("+13125550100", "hello") == "SM" + "7" * 32
+
+
+def test_a_certificate_no_trusted_authority_signed_is_refused(twilio_over_tls):
+    url, _ = twilio_over_tls  # no bundle named: the public authorities only
+    with pytest.raises(RetryableError) as error:
+        channel(url, timeout=5).send_sms("+13125550100", "hello")
+    assert error.value.code == "ConnectionError"
 
 
 def test_twilio_unreachable_is_a_connection_error():
