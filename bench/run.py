@@ -29,7 +29,8 @@ SCALES = {
              "systems": sending.SYSTEMS},
     "smoke": {"repetitions": 1, "plan": 200, "plan_once": None, "send": 30,
               "send_runs": ((0.0, 4, False),), "priority_webhooks": 3, "priority_seconds": 1,
-              "etl": 200, "intake": 10, "systems": ("notifier", "bare", "pika")},
+              "etl": 200, "intake": 10,
+              "systems": ("notifier", "bare", "bare-urllib3", "pika")},
 }
 BENCHMARKS = ("planning", "sending", "priority", "etl", "intake")
 

@@ -1,6 +1,6 @@
 """The benchmark harness at a tiny size, so that `make bench` cannot silently rot.
 
-Runs every benchmark (planning, sending through the real actors and two peers, priority
+Runs every benchmark (planning, sending through the real actors and three peers, priority
 under load, ETL, intake) once against real PostgreSQL and RabbitMQ. Checks that each
 produced its figures and the JSON file; never how fast (docs/architecture.md, rule 10).
 """
@@ -16,8 +16,9 @@ def test_every_benchmark_runs_at_smoke_size(tmp_path):
 
     names = set(results.figures)
     for expected in ("plan 200 appts seconds", "send 0ms notifier msg/s",
-                     "send 0ms bare msg/s", "send 0ms pika msg/s",
-                     "send 0ms notifier / bare", "priority 0ms p99 2xx->provider",
+                     "send 0ms bare msg/s", "send 0ms bare-urllib3 msg/s",
+                     "send 0ms pika msg/s", "send 0ms notifier / bare",
+                     "send 0ms notifier / bare-urllib3", "priority 0ms p99 2xx->provider",
                      "etl 200 peak RSS", "etl 200 upstream requests",
                      "intake webhooks/s", "intake p99 latency"):
         assert expected in names
