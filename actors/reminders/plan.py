@@ -8,6 +8,12 @@ and the days are the clinic's own when it set them (``actors.clinic_settings``),
 cannot reach on a channel, and cancelled appointments, are written down with the reason
 instead. Appointments whose reminder day has already passed are recorded as ``skipped``.
 Planning is a function of state and ``now``, never of which cron fired.
+
+Clinics that share a zone, window and days are one group, planned by one statement. When
+several groups are planned at once, they are planned on parallel connections, each in a
+transaction of its own (``actors.reminders.parallel``: why that is safe); a dry run, or a
+caller whose transaction has written something, plans them one after the other in the
+caller's transaction. Either way every row gets the same send time.
 """
 import logging
 from collections import defaultdict
@@ -15,29 +21,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import (
-    BigInteger,
-    Float,
-    String,
-    and_,
-    case,
-    cast,
-    exists,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-)
+from sqlalchemy import BigInteger, Float, case, cast, func, literal, null, select
 from sqlalchemy import text as sql_text
 
 from actors.clinic_settings import rules_by_location
+from actors.reminders import parallel
+from actors.reminders.candidates import (  # noqa: F401 - SKIP_REASON & co. are read from here
+    CHANNEL,
+    SKIP_REASON,
+    candidates,
+    chosen_channels,
+    keys_sort_by_bytes,
+    no_reminder_yet,
+    reminder_key_sql,
+    unreachable_rules,
+)
 from actors.reminders.window import Window, local_today, open_window, window_on
 from db import (
-    Appointment,
     Location,
     Notification,
-    Patient,
     Status,
     UTCDateTime,
     create_notifications_from,
@@ -45,15 +47,9 @@ from db import (
     new_plan_runs,
     raise_condition,
 )
-from db.transitions import MISSING_FROM_SOURCE
 
 log = logging.getLogger(__name__)
 
-SKIP_REASON = "booked after its reminder day had passed"
-_CHANNELS = (select(literal("sms", String).label("channel"))
-             .union_all(select(literal("email", String).label("channel"))).subquery("channels"))
-#: The channel of a row of ``chosen_channels()``.
-CHANNEL = _CHANNELS.c.channel
 COLUMNS = ["appointment_id", "patient_id", "kind", "channel", "dedupe_key", "revision",
            "status", "reason", "due_at", "deadline_at", "attempts", "created_at", "updated_at",
            "plan_run_id"]
@@ -68,78 +64,26 @@ class PlanResult:
     closed: list = field(default_factory=list)        # time zones whose window had closed
     overflows: list = field(default_factory=list)     # alert keys raised
     rows: list = field(default_factory=list)          # dry run: what would be written
+    last_due: dict = field(default_factory=dict)      # channel -> its latest planned send
 
     def total(self, status: str = Status.PLANNED) -> int:
         return sum(n for (_, _, s), n in self.counts.items() if s == status)
 
 
-def unreachable_rules(channel):
-    """(condition, reason) pairs in SQL, worded like actors.recipients.why_unreachable."""
-    p = Patient
-    blank_phone = or_(p.phone.is_(None), p.phone == "")
-    blank_email = or_(p.email.is_(None), p.email == "")
-    return [
-        (and_(channel == "sms", p.sms_opted_out), "patient opted out of SMS"),
-        (and_(channel == "sms", blank_phone), "no mobile number"),
-        (and_(channel == "email", p.email_opted_out), "patient opted out of e-mail"),
-        (and_(channel == "email", p.email_undeliverable),
-         "e-mail address undeliverable (bounce or complaint)"),
-        (and_(channel == "email", blank_email), "no e-mail address"),
-    ]
+@dataclass(frozen=True)
+class Group:
+    """Clinics planned by one statement: one zone, window and days before."""
 
+    tz: str              # its name in counts and alerts: the zone, or the zone and its rules
+    zone: str
+    window_text: str
+    ahead: timedelta
+    ids: tuple
+    window: Window
 
-def reminder_key_sql(day, channel):
-    """``actors.reminders.keys.reminder_key`` in SQL; ``day`` a date or an SQL date."""
-    text = literal(day.isoformat()) if isinstance(day, date) else cast(day, String)
-    return (literal("reminder:") + cast(Appointment.id, String) + literal(":") + text
-            + literal(":") + channel)
-
-
-def chosen_channels():
-    """Appointment x channel the patient chose, as a FROM clause."""
-    a, p, channel = Appointment, Patient, _CHANNELS.c.channel
-    return (a.__table__.join(p, p.id == a.patient_id)
-            .join(_CHANNELS, or_(p.preferred_channel == channel, p.preferred_channel == "both")))
-
-
-def no_reminder_yet(key):
-    """No reminder (nor its cancelled or fallback record) holds ``key`` yet."""
-    return ~exists().where(Notification.dedupe_key.in_(
-        [key, key + ":cancelled", key + ":fallback"]))
-
-
-def _candidates(location_ids, day: date, now: datetime, *, skip_before: datetime | None):
-    """Appointment x chosen channel rows that have no reminder for ``day`` yet.
-
-    ``skip_before`` (the end of the day's own reminder window, already closed) selects the
-    appointments first seen after that window, and booked after it upstream too: those are
-    skipped. Anything older that has no reminder was missed, and stays without a row so that
-    delivery accounting counts it as never planned.
-    """
-    a, channel = Appointment, _CHANNELS.c.channel
-    key = reminder_key_sql(day, channel)
-    if skip_before is not None:
-        status, reason, variant = literal(Status.SKIPPED), literal(SKIP_REASON), key
-        wanted = and_(a.status == "booked", a.starts_at > now, a.created_at >= skip_before,
-                      a.source_updated_at >= skip_before)
-    else:
-        rules = [(a.missing_from_source_at.is_not(None), MISSING_FROM_SOURCE),
-                 *unreachable_rules(channel)]
-        status = case((a.status != "booked", Status.CANCELLED),
-                      *[(condition, Status.SUPPRESSED) for condition, _ in rules],
-                      else_=Status.PLANNED)
-        reason = case((a.status != "booked", "appointment " + a.status),
-                      *[(condition, text) for condition, text in rules], else_=null())
-        # A cancelled appointment may be booked again: its record must not take the key.
-        variant = case((a.status != "booked", key + ":cancelled"), else_=key)
-        wanted = a.status.in_(("booked", "cancelled"))
-    order = func.row_number().over(partition_by=(channel, status), order_by=(a.starts_at, a.id))
-    return (select(a.id.label("appointment_id"), a.patient_id, a.location_id, a.revision,
-                   channel.label("channel"), variant.label("dedupe_key"),
-                   status.label("status"), reason.label("reason"), order.label("slot"))
-            .select_from(chosen_channels())
-            .where(a.location_id.in_(location_ids), a.local_date == day, wanted,
-                   no_reminder_yet(key)))
+    @property
+    def target(self) -> date:
+        return self.window.day + self.ahead
 
 
 class _SendClock:
@@ -147,8 +91,8 @@ class _SendClock:
     group's sends start after the last planned one, of an earlier tick or of this plan.
 
     The database is asked once per channel and plan; after that the plan's own summaries
-    say where it left off (asking again per group cost a backward index scan over every
-    row the plan had just written).
+    (or, planning in parallel, the groups' counts) say where it left off (asking again per
+    group cost a backward index scan over every row the plan had just written).
     """
 
     def __init__(self, rates: dict):
@@ -176,6 +120,23 @@ class _SendClock:
                 known = self.last.get(channel)
                 self.last[channel] = last_due if known is None else max(known, last_due)
 
+    def will_plan(self, bases: dict, counts: dict) -> None:
+        """``counts`` (per channel and status) planned from ``bases``: their last send time
+        computed by the database exactly as ``_rows`` computes it, so the next group's base is
+        the one a plan one group after the other would give."""
+        summary = []
+        for (channel, status), count in counts.items():
+            if status == Status.PLANNED and count:
+                last = db.session.scalar(select(_due(literal(bases[channel], UTCDateTime),
+                                                     literal(count), 1 / self.rates[channel])))
+                summary.append((channel, Status.PLANNED, count, last))
+        self.planned(summary)
+
+
+def _due(base, slot, spacing):
+    """The send time of ``slot`` (1, 2, ...) at ``spacing`` seconds from ``base``, in SQL."""
+    return base + func.make_interval(0, 0, 0, 0, 0, 0, cast((slot - 1) * spacing, Float))
+
 
 def _rows(candidates, window, now, bases, rates, runs):
     """The candidates as notification columns, each planned one at its slot of the rate and
@@ -184,8 +145,8 @@ def _rows(candidates, window, now, bases, rates, runs):
     spacing = case((c.c.channel == "sms", 1 / rates["sms"]), else_=1 / rates["email"])
     base = case((c.c.channel == "sms", literal(bases["sms"], UTCDateTime)),
                 else_=literal(bases["email"], UTCDateTime))
-    due = case((c.c.status == Status.PLANNED, base + func.make_interval(
-        0, 0, 0, 0, 0, 0, cast((c.c.slot - 1) * spacing, Float))), else_=literal(now, UTCDateTime))
+    due = case((c.c.status == Status.PLANNED, _due(base, c.c.slot, spacing)),
+               else_=literal(now, UTCDateTime))
     stamp = literal(now, UTCDateTime)
     run = cast(null(), BigInteger) if runs is None else case(
         (c.c.status == Status.PLANNED, runs.run_of(c.c.location_id)), else_=null())
@@ -196,9 +157,9 @@ def _rows(candidates, window, now, bases, rates, runs):
     return c, values
 
 
-def _write(candidates, window, now, clock, *, dry_run: bool, source: str, result, runs=None):
-    c, values = _rows(candidates, window, now, clock.bases(window, now), clock.rates,
-                      None if dry_run else runs)
+def _write(candidates, window, now, bases, rates, *, dry_run: bool, source: str, result,
+           runs=None):
+    c, values = _rows(candidates, window, now, bases, rates, None if dry_run else runs)
     if dry_run:
         planned = [dict(row._mapping) for row in db.session.execute(
             select(c.c.location_id, *values))]
@@ -208,12 +169,12 @@ def _write(candidates, window, now, clock, *, dry_run: bool, source: str, result
             entry = summary[(row["channel"], row["status"])]
             entry[0] += 1
             entry[1] = row["due_at"] if entry[1] is None else max(entry[1], row["due_at"])
-        summary = [(ch, st, n, last) for (ch, st), (n, last) in summary.items()]
-    else:
-        summary = create_notifications_from(COLUMNS, select(*values), source=source, now=now,
-                                            runs=runs)
-    clock.planned(summary)
-    return summary
+        return [(ch, st, n, last) for (ch, st), (n, last) in summary.items()]
+    # Written in appointment order, not in send order: the unique key, the appointment and
+    # (mostly) the patient index then take their entries left to right instead of all over
+    # their pages (~6% of a million-row plan). The send slots were numbered before.
+    rows = select(*values).order_by(c.c.appointment_id, c.c.channel)
+    return create_notifications_from(COLUMNS, rows, source=source, now=now, runs=runs)
 
 
 def _check_fit(tz, window, summary, rates, headroom, result) -> None:
@@ -231,15 +192,56 @@ def _check_fit(tz, window, summary, rates, headroom, result) -> None:
         result.overflows.append(key)
 
 
-def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: bool = False,
-         source: str = "plan") -> PlanResult:
-    """Plan reminders as of ``now``; ``day`` (the local sending day) plans it by hand.
+def tune_transaction() -> None:
+    """A zone's day is one statement of up to a few hundred thousand rows: its sort (the send
+    slots) and the rows it returns fit in memory instead of spilling to temporary files,
+    and it is not JIT-compiled (its cost estimate asks for it; compiling took ~10% of a
+    200,000-row statement and bought nothing: the time is in writing rows, not in
+    expressions). For this transaction only; other queries keep the server's defaults."""
+    db.session.execute(sql_text("SET LOCAL work_mem = '64MB'"))
+    db.session.execute(sql_text("SET LOCAL jit = off"))
 
-    Without ``day`` only clinics whose window is open now are planned (the tick). The
-    caller commits (the tick right away; a dry run rolls back).
-    """
+
+def plan_group(group: Group, now: datetime, bases: dict, *, dry_run: bool, source: str,
+               byte_order: bool, counted: dict | None = None) -> PlanResult:
+    """One group's day in the current transaction: its reminders from ``bases`` (a channel's
+    first send slot), the skipped bookings of the days already passed, its overflow alert.
+
+    ``counted`` (``candidates.candidate_counts`` of its day, just before): nothing to
+    write skips the group's statement, which would select the same candidates again to find
+    them all planned (a repeated tick: about half of a million-row doubled plan)."""
     config = current_app.config
     rates = {"sms": config["SMS_RATE_PER_SECOND"], "email": config["EMAIL_RATE_PER_SECOND"]}
+    result = PlanResult()
+    ids, window, target = list(group.ids), group.window, group.target
+    summary = []
+    if counted is None or any(counted.values()):
+        runs = None if dry_run else new_plan_runs(ids, target)
+        summary = _write(candidates(ids, target, now, skip_before=None, byte_order=byte_order),
+                         window, now, bases, rates, dry_run=dry_run, source=source,
+                         result=result, runs=runs)
+    for offset in range((target - window.day).days):
+        passed = window.day + timedelta(days=offset)
+        if passed - group.ahead >= local_today(now, group.zone):
+            continue  # its own reminder day is still to come (a day planned ahead)
+        closed_at = window_on(passed - group.ahead, group.zone, group.window_text).end
+        summary += _write(candidates(ids, passed, now, skip_before=closed_at,
+                                     byte_order=byte_order),
+                          window, now, bases, rates, dry_run=dry_run, source=source,
+                          result=result)
+    for channel, status, count, last_due in summary:
+        result.counts[(group.tz, channel, status)] += count
+        if status == Status.PLANNED and last_due is not None:
+            known = result.last_due.get(channel)
+            result.last_due[channel] = last_due if known is None else max(known, last_due)
+    if not dry_run:
+        _check_fit(group.tz, window, summary, rates, config["RETRY_HEADROOM"], result)
+    return result
+
+
+def _groups(now, day, location_ids, result) -> list[Group]:
+    """The groups to plan now, in the order their sends are spread; closed ones noted."""
+    config = current_app.config
     query = select(Location.id, Location.timezone).order_by(Location.id)
     if location_ids:
         query = query.where(Location.id.in_(location_ids))
@@ -251,19 +253,10 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
     for location_id, tz in located:
         own = rules[location_id]
         zones[(tz, own.reminder_window, own.reminder_days_before)].append(location_id)
-    # A zone's day is one statement of up to a few hundred thousand rows: its sort (the send
-    # slots) and the rows it returns fit in memory instead of spilling to temporary files,
-    # and it is not JIT-compiled (its cost estimate asks for it; compiling took ~10% of a
-    # 200,000-row statement and bought nothing: the time is in writing rows, not in
-    # expressions). For this transaction only; other queries keep the server's defaults.
-    db.session.execute(sql_text("SET LOCAL work_mem = '64MB'"))
-    db.session.execute(sql_text("SET LOCAL jit = off"))
-    result = PlanResult()
-    clock = _SendClock(rates)
+    groups = []
     for (zone, text, days), ids in sorted(zones.items()):
         tz = zone if (text, days) == (config["REMINDER_WINDOW"], config["REMINDER_DAYS_BEFORE"]) \
             else f"{zone} {text} -{days}d"
-        ahead = timedelta(days=days)
         window = open_window(now, zone, text) if day is None else window_on(day, zone, text)
         if window is None:
             continue
@@ -271,21 +264,40 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
             result.closed.append(tz)
             continue
         result.windows[tz] = window
-        target = window.day + ahead
-        runs = None if dry_run else new_plan_runs(ids, target)
-        summary = _write(_candidates(ids, target, now, skip_before=None), window, now, clock,
-                         dry_run=dry_run, source=source, result=result, runs=runs)
-        for offset in range((target - window.day).days):
-            passed = window.day + timedelta(days=offset)
-            if passed - ahead >= local_today(now, zone):
-                continue  # its own reminder day is still to come (a day planned ahead)
-            closed_at = window_on(passed - ahead, zone, text).end
-            summary += _write(_candidates(ids, passed, now, skip_before=closed_at), window, now,
-                              clock, dry_run=dry_run, source=source, result=result)
-        for channel, status, count, _ in summary:
-            result.counts[(tz, channel, status)] += count
-        if not dry_run:
-            _check_fit(tz, window, summary, rates, config["RETRY_HEADROOM"], result)
+        groups.append(Group(tz, zone, text, timedelta(days=days), tuple(ids), window))
+    return groups
+
+
+def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: bool = False,
+         source: str = "plan", connections: int = parallel.CONNECTIONS) -> PlanResult:
+    """Plan reminders as of ``now``; ``day`` (the local sending day) plans it by hand.
+
+    Without ``day`` only clinics whose window is open now are planned (the tick). The
+    caller commits (the tick right away; a dry run rolls back); groups planned in parallel
+    (up to ``connections`` at once) have committed already when this returns.
+    """
+    config = current_app.config
+    rates = {"sms": config["SMS_RATE_PER_SECOND"], "email": config["EMAIL_RATE_PER_SECOND"]}
+    result = PlanResult()
+    groups = _groups(now, day, location_ids, result)
+    byte_order = keys_sort_by_bytes()
+    clock = _SendClock(rates)
+    if connections > 1 and not dry_run and parallel.worthwhile(groups):
+        parts = parallel.plan_groups(groups, now, clock, source=source, byte_order=byte_order,
+                                     connections=connections)
+    else:
+        tune_transaction()
+        parts = []
+        for group in groups:
+            part = plan_group(group, now, clock.bases(group.window, now), dry_run=dry_run,
+                              source=source, byte_order=byte_order)
+            clock.planned([(ch, Status.PLANNED, 0, last) for ch, last in part.last_due.items()])
+            parts.append(part)
+    for part in parts:
+        for key, count in part.counts.items():
+            result.counts[key] += count
+        result.overflows.extend(part.overflows)
+        result.rows.extend(part.rows)
     if result.counts and not dry_run:
         log.info("reminders planned", extra={"counts": {
             f"{tz}/{ch}/{st}": n for (tz, ch, st), n in result.counts.items()}})
