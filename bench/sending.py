@@ -109,6 +109,16 @@ def peer_env(database_url: str, broker_url: str, provider: Provider, concurrency
             "BENCH_POOL": str(POOL)}
 
 
+def system_env(system: str, database_url: str, broker_url: str, provider, concurrency: int):
+    """The environment of ``system``'s worker processes."""
+    if system == "notifier":
+        return notifier_env(database_url, broker_url, provider, concurrency)
+    env = peer_env(database_url, broker_url, provider, concurrency)
+    if system == "bare-urllib3":
+        env["BENCH_HTTP"] = "urllib3"  # bench/work.py posts through urllib3's pool
+    return env
+
+
 def worker_commands(system: str, concurrency: int, gevent: bool) -> list[list[str]]:
     dramatiq_bin = str(VENV_BIN / ("dramatiq-gevent" if gevent else "dramatiq"))
     if system == "notifier":
@@ -185,9 +195,7 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
     seed.due_sms_reminders(database_url, count,
                            status="planned" if system == "notifier" else "queued")
     ids = seed.notification_ids(database_url)
-    env = (notifier_env(database_url, broker_url, provider, concurrency)
-           if system == "notifier"
-           else peer_env(database_url, broker_url, provider, concurrency))
+    env = system_env(system, database_url, broker_url, provider, concurrency)
     LOGS.mkdir(parents=True, exist_ok=True)
     with harness.processes(worker_commands(system, concurrency, gevent), env=env,
                            log=LOGS / f"{system}.log") as workers:
