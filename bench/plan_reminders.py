@@ -6,9 +6,12 @@ Creates a throw-away database on the local PostgreSQL, migrates it, seeds locati
 patients (60% SMS, 25% e-mail, 15% both) and booked appointments three days ahead with
 ``INSERT ... SELECT generate_series``, then times ``actors.reminders.plan.plan`` exactly as
 the tick calls it, and a second, doubled plan (which must write nothing). Prints seconds,
-rows/s and the process's peak memory; drops the database afterwards.
+rows/s, the CPU the database's backends spent (the planner waits on them; on a machine
+shared with other work the wall time says less than that) and the process's peak memory;
+drops the database afterwards. ``--connections 1`` plans the zones one after the other.
 """
 import argparse
+import os
 import resource
 import sys
 import time
@@ -57,11 +60,32 @@ def seed(url: str, appointments: int, locations: int, day) -> None:
     connection.close()
 
 
+def backend_cpu(url: str) -> dict:
+    """CPU seconds so far of each PostgreSQL backend connected to ``url``'s database (a local
+    server: /proc is read)."""
+    connection = services.pg_connect(url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        pids = [pid for pid, in cursor.fetchall()]
+    connection.close()
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--locations", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--connections", type=int, default=None,
+                        help="connections planning uses at once (default: the planner's)")
     args = parser.parse_args()
 
     from flask_migrate import upgrade
@@ -84,13 +108,18 @@ def main() -> int:
                  sending_day + timedelta(days=app.config["REMINDER_DAYS_BEFORE"]))
             seeded = time.perf_counter() - started
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            options = {} if args.connections is None else {"connections": args.connections}
+            db.session.execute(db.text("SELECT 1"))  # the session's backend exists before
+            cpu_before = backend_cpu(url)
             started = time.perf_counter()
-            result = plan(now, day=sending_day)
+            result = plan(now, day=sending_day, **options)
             db.session.commit()
             elapsed = time.perf_counter() - started
+            cpu = sum(seconds - cpu_before.get(pid, 0.0)
+                      for pid, seconds in backend_cpu(url).items())
             rows = sum(result.counts.values())
             started = time.perf_counter()
-            again = plan(now + timedelta(minutes=1), day=sending_day)
+            again = plan(now + timedelta(minutes=1), day=sending_day, **options)
             db.session.commit()
             doubled = time.perf_counter() - started
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -103,6 +132,7 @@ def main() -> int:
                   f"({rows / elapsed:,.0f} rows/s, {args.appointments / elapsed:,.0f} "
                   f"appointments/s); planned ones share one plan run per clinic-day, "
                   f"the others have a history row each")
+            print(f"PostgreSQL CPU while planning: {cpu:.2f} s")
             print(f"rows by status: {dict(sorted(by_status.items()))}")
             print(f"doubled plan (nothing to write): {doubled:.2f} s, "
                   f"{sum(again.counts.values())} rows")

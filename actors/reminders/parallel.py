@@ -18,8 +18,10 @@ groups' keys taken and plans only the rest, from the latest send planned by then
 group raises its own overflow alert in its own transaction, as a plan one after the other
 does. A group that fails is raised after the others finished; what they committed stays.
 
-Not in parallel: a dry run (it must roll back with its caller), one group, and a caller
-whose transaction has written something (the other connections could not see it).
+Not in parallel: a dry run (it must roll back with its caller), one group, a caller whose
+transaction has written something (the other connections could not see it), and a pool
+with no connection to spare. Under gevent (psycopg2 made cooperative) the threads are
+greenlets and the statements still run at once, on the server.
 """
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,12 +35,21 @@ from db import db
 CONNECTIONS = 2
 
 
-def worthwhile(groups) -> bool:
-    """More than one group, and nothing written yet in the caller's transaction."""
-    if len(groups) < 2:
-        return False
+def usable(groups, wanted: int) -> int:
+    """How many connections to plan ``groups`` on (1: serially, in the caller's transaction):
+    more than one group, nothing written yet in the caller's transaction, and connections
+    the pool can still give (the caller holds some: waiting for more could wait forever)."""
+    if wanted < 2 or len(groups) < 2:
+        return 1
     written = db.session.scalar(text("SELECT pg_current_xact_id_if_assigned()"))
-    return written is None and not (db.session.new or db.session.dirty or db.session.deleted)
+    if written is not None or db.session.new or db.session.dirty or db.session.deleted:
+        return 1
+    pool = db.engine.pool
+    overflow = getattr(pool, "_max_overflow", 0)
+    if overflow < 0:  # no bound
+        return min(wanted, len(groups))
+    spare = pool.size() + overflow - pool.checkedout() if hasattr(pool, "size") else 0
+    return max(1, min(wanted, len(groups), spare))
 
 
 def _on_own_connection(app, work, *, commit: bool):

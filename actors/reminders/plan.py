@@ -282,7 +282,8 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
     groups = _groups(now, day, location_ids, result)
     byte_order = keys_sort_by_bytes()
     clock = _SendClock(rates)
-    if connections > 1 and not dry_run and parallel.worthwhile(groups):
+    connections = 1 if dry_run else parallel.usable(groups, connections)
+    if connections > 1:
         parts = parallel.plan_groups(groups, now, clock, source=source, byte_order=byte_order,
                                      connections=connections)
     else:

@@ -141,3 +141,14 @@ def test_a_caller_that_wrote_something_plans_in_its_own_transaction(app):
     assert result.counts[(ZONES[1], "sms", "planned")] == 2 * 6 + 1
     db.session.rollback()
     assert db.session.scalar(select(Notification.id).limit(1)) is None
+
+
+def test_a_pool_without_spare_connections_plans_serially(make_app):
+    # Pool of 1 and no overflow: the caller's session holds the only connection.
+    app = make_app(DATABASE_POOL_SIZE=1, DATABASE_MAX_OVERFLOW=0, REMINDER_DAYS_BEFORE=3)
+    with app.app_context():
+        _world()
+        result = plan(NOW, day=DAY)
+        db.session.rollback()  # a serial plan is the caller's: it rolls back with it
+        assert result.total() > 0
+        assert db.session.scalar(select(Notification.id).limit(1)) is None
