@@ -2,7 +2,9 @@
 
     python -m bench.plan_sql 100000    -> bench/profiles/planning-statements.txt
 py-spy shows the planner's process waiting in psycopg2's execute; the time is in
-PostgreSQL, so this times each statement the planner sends instead.
+PostgreSQL, so this times each statement the planner sends instead. The zones are planned
+one after the other (``connections=1``): in parallel their statements overlap and their
+times would not add up to the plan's.
 """
 import sys
 import time
@@ -38,7 +40,7 @@ def main() -> None:
                 timings.append((time.perf_counter() - conn.info["t"],
                                 " ".join(statement.split())[:150]))
             started = time.perf_counter()
-            plan(now, day=now.date())
+            plan(now, day=now.date(), connections=1)
             t = time.perf_counter()
             db.session.commit()
             commit = time.perf_counter() - t
