@@ -9,7 +9,9 @@ every clinic (``plan._SendClock``): a group's first send slot follows the last o
 earlier groups planned. So the groups' planned rows are counted first (the selection
 without its sort, written nothing: ~10% of a group's statement), in parallel too, and every
 group's first slot is computed from those counts before any group is written. A group
-counted with nothing to write (a repeated tick) skips its statement.
+counted with nothing to write (a repeated tick) skips its statement. An appointment booked
+between a group's count and its statement gets a slot past the counted ones, which the next
+group's first send may share: a moment over the rate, nothing lost.
 
 A group in its own transaction is safe because planning is idempotent: a process killed
 after some groups committed leaves whole groups, each with its rows, plan runs, history
