@@ -62,10 +62,11 @@ def _runs(inserted, runs: PlanRuns, *, source: str, now: datetime):
 
 
 def _create(statement, *, source: str, now: datetime, detail: str | None, summary: bool,
-            runs: PlanRuns | None = None):
+            runs: PlanRuns | None = None, keys_held: bool = False):
     table = Notification.__table__
-    inserted = (statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(*(table.c[name] for name in RETURNED)).cte("inserted"))
+    if not keys_held:
+        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    inserted = statement.returning(*(table.c[name] for name in RETURNED)).cte("inserted")
     history = insert(NotificationEvent).from_select(
         ["notification_id", "from_status", "to_status", "at", "source", "detail"],
         select(inserted.c.id, null(), inserted.c.status, literal(now, UTCDateTime),
@@ -100,13 +101,20 @@ def create_notifications(rows: list[dict], *, source: str, now: datetime,
 
 
 def create_notifications_from(columns: list[str], rows, *, source: str, now: datetime,
-                              runs: PlanRuns | None = None) -> list:
+                              runs: PlanRuns | None = None, keys_held: bool = False) -> list:
     """Set-based creation: ``rows`` is a SELECT giving ``columns``; nothing passes Python.
 
     With ``runs`` (a plan), ``columns`` include ``plan_run_id``, set (``runs.run_of``) on the
     rows created planned: those runs are written with their counts, and those rows get no
     history row of their own. Returns a summary per (channel, status): count and the
     latest ``due_at``.
+
+    ``keys_held``: ``rows`` select only keys nobody holds, and nobody else can write them
+    until the caller commits (planning holds its clinics' lock, ``actors.reminders.plan``):
+    a plain INSERT. ON CONFLICT's speculative insertion (a second descent of the unique
+    index and a confirmation per row) was a tenth of a plan; a key taken anyway (a
+    planner that does not take the lock) fails the statement instead of being skipped.
     """
     statement = postgresql.insert(Notification).from_select(columns, rows)
-    return _create(statement, source=source, now=now, detail=None, summary=True, runs=runs)
+    return _create(statement, source=source, now=now, detail=None, summary=True, runs=runs,
+                   keys_held=keys_held)

@@ -2,7 +2,8 @@
 
 For every location whose local clock is inside its reminder window, the appointments on
 local date today + its days before get one reminder per chosen channel, unless one
-exists (the unique dedupe key makes a doubled tick or two schedulers harmless). The window
+exists: a planner holds its clinics' lock (``actors.reminders.lock``) and writes only keys
+nobody holds, so a doubled tick or a manual plan beside the tick is harmless. The window
 and the days are the clinic's own when it set them (``actors.clinic_settings``), else
 ``REMINDER_WINDOW`` and ``REMINDER_DAYS_BEFORE``. Patients we
 cannot reach on a channel, and cancelled appointments, are written down with the reason
@@ -36,6 +37,7 @@ from actors.reminders.candidates import (  # noqa: F401 - SKIP_REASON & co. are 
     reminder_key_sql,
     unreachable_rules,
 )
+from actors.reminders.lock import lock_clinics
 from actors.reminders.window import Window, local_today, open_window, window_on
 from db import (
     Location,
@@ -174,7 +176,8 @@ def _write(candidates, window, now, bases, rates, *, dry_run: bool, source: str,
     # (mostly) the patient index then take their entries left to right instead of all over
     # their pages (~6% of a million-row plan). The send slots were numbered before.
     rows = select(*values).order_by(c.c.appointment_id, c.c.channel)
-    return create_notifications_from(COLUMNS, rows, source=source, now=now, runs=runs)
+    return create_notifications_from(COLUMNS, rows, source=source, now=now, runs=runs,
+                                     keys_held=True)  # plan_group holds the clinics' lock
 
 
 def _check_fit(tz, window, summary, rates, headroom, result) -> None:
@@ -215,6 +218,8 @@ def plan_group(group: Group, now: datetime, bases: dict, *, dry_run: bool, sourc
     result = PlanResult()
     ids, window, target = list(group.ids), group.window, group.target
     summary = []
+    if not dry_run:
+        lock_clinics(ids)
     if counted is None or any(counted.values()):
         runs = None if dry_run else new_plan_runs(ids, target)
         summary = _write(candidates(ids, target, now, skip_before=None, byte_order=byte_order),
