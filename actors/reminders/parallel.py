@@ -6,12 +6,12 @@ on its own connection, then returns; the caller's own transaction writes nothing
 
 The send times are the ones a plan one group after the other gives. The rate is shared by
 every clinic (``plan._SendClock``): a group's first send slot follows the last one the
-earlier groups planned. So the groups' planned rows are counted first (the selection
-without its sort, written nothing: ~10% of a group's statement), in parallel too, and every
-group's first slot is computed from those counts before any group is written. A group
-counted with nothing to write (a repeated tick) skips its statement. An appointment booked
-between a group's count and its statement gets a slot past the counted ones, which the next
-group's first send may share: a moment over the rate, nothing lost.
+earlier groups planned. So the groups' planned rows are counted (the selection without its
+sort, written nothing: ~10% of a group's statement), in parallel too, and a group is
+written once the counts of the groups before it are known; the first, which follows only
+what is already planned, is written while the others are counted on its day's first plan. A
+group counted with nothing to write (a repeated tick) skips its statement. An appointment booked between a group's count and its statement gets a slot past the counted
+ones, which the next group's first send may share: a moment over the rate, nothing lost.
 
 A group in its own transaction is safe because planning is idempotent: a process killed
 after some groups committed leaves whole groups, each with its rows, plan runs, history
@@ -28,9 +28,9 @@ greenlets and the statements still run at once, on the server.
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import exists, select, text
 
-from db import db
+from db import PlanRun, db
 
 #: Connections a plan uses at once: the 2-core machine the goal was set on (1M appointments
 #: planned within 10 s) gains nothing from more, and each costs a pooled connection.
@@ -69,25 +69,51 @@ def _on_own_connection(app, work, *, commit: bool):
             db.session.remove()
 
 
+def planned_before(group) -> bool:
+    """Whether a plan of ``group``'s day created something already (a plan run exists)."""
+    return db.session.scalar(select(exists().where(
+        PlanRun.location_id.in_(group.ids), PlanRun.local_date == group.target)))
+
+
 def plan_groups(groups, now, clock, *, source: str, byte_order: bool, connections: int):
-    """Plan ``groups`` in parallel; their results (``plan.PlanResult``) in group order."""
+    """Plan ``groups`` in parallel; their results (``plan.PlanResult``) in group order.
+
+    The first group's first slot needs no count: on its day's first plan it is written at
+    once while the others are counted (planned before, it is counted first: a repeated
+    tick writes nothing, and its statement would select what its count selects); each
+    later group is handed over as soon as the counts before it and its own are known.
+    Only this thread submits, after what a group waits for is done, so no connection is
+    ever held waiting for another.
+    """
     from actors.reminders.candidates import candidate_counts
     from actors.reminders.plan import plan_group
     app = current_app._get_current_object()
+
+    def write(group, bases, counted):
+        return _on_own_connection(app, lambda: plan_group(
+            group, now, bases, dry_run=False, source=source, byte_order=byte_order,
+            counted=counted), commit=True)
+
+    def count(group):
+        return _on_own_connection(app, lambda: candidate_counts(
+            list(group.ids), group.target, now, byte_order=byte_order), commit=False)
+
     with ThreadPoolExecutor(max_workers=connections) as pool:
-        # The last group's count places no group after it, but a group with nothing to
-        # write (a repeated tick) skips its statement.
-        counts = list(pool.map(lambda g: _on_own_connection(app, lambda: candidate_counts(
-            list(g.ids), g.target, now, byte_order=byte_order), commit=False), groups))
-        bases = []
-        for group, counted in zip(groups, counts):
-            bases.append(clock.bases(group.window, now))
-            clock.will_plan(bases[-1], counted)
-        futures = [pool.submit(_on_own_connection, app, lambda g=group, b=base, n=counted:
-                               plan_group(g, now, b, dry_run=False, source=source,
-                                          byte_order=byte_order, counted=n), commit=True)
-                   for group, base, counted in zip(groups, bases, counts)]
-        failures = [f.exception() for f in futures if f.exception() is not None]
+        bases = clock.bases(groups[0].window, now)
+        fresh = not planned_before(groups[0])
+        written = [pool.submit(write, groups[0], bases, None)] if fresh else []
+        # The last group's count places no group after it, but a group counted with
+        # nothing to write (a repeated tick, every minute of the window) skips its statement.
+        counts = [pool.submit(count, group) for group in groups]
+        try:
+            if not fresh:
+                written.append(pool.submit(write, groups[0], bases, counts[0].result()))
+            for index, group in enumerate(groups[1:], start=1):
+                clock.will_plan(bases, counts[index - 1].result())
+                bases = clock.bases(group.window, now)
+                written.append(pool.submit(write, group, bases, counts[index].result()))
+        finally:
+            failures = [f.exception() for f in written if f.exception() is not None]
     if failures:
         raise failures[0]
-    return [f.result() for f in futures]
+    return [f.result() for f in written]

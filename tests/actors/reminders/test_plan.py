@@ -1,9 +1,10 @@
 """Planning across time zones: exactly the right appointments, once per chosen channel."""
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from actors.reminders.plan import SKIP_REASON, plan
+from actors.reminders.candidates import candidates, keys_sort_by_bytes
+from actors.reminders.plan import SKIP_REASON, plan, tune_transaction
 from db import Alert, Notification, NotificationEvent, PlanRun, db
 from tests.actors.reminders.support import booking, clinic, patient
 
@@ -168,3 +169,20 @@ def test_dry_run_lists_and_writes_nothing(app):
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
     assert len(result.rows) == 9
     assert {row["location_id"] for row in result.rows} == {world[NY][0].id}
+
+
+def test_the_check_for_an_existing_reminder_is_an_index_lookup_even_when_none_exist(app):
+    # A new deployment's first day: statistics say `notifications` is empty, and the planner
+    # would scan it per candidate; while another connection fills it, that is minutes.
+    world = _world()
+    db.session.commit()
+    db.session.execute(text("ANALYZE notifications"))
+    tune_transaction()
+    query = candidates([loc.id for loc, _ in world.values()], TARGET, datetime.now(UTC),
+                       skip_before=None, byte_order=keys_sort_by_bytes())
+    compiled = query.compile(dialect=db.engine.dialect,
+                             compile_kwargs={"render_postcompile": True})
+    explained = "\n".join(row[0] for row in db.session.connection().exec_driver_sql(
+        "EXPLAIN " + str(compiled), compiled.params))
+    assert "uq_notifications_dedupe_key" in explained
+    assert "Seq Scan on notifications" not in explained

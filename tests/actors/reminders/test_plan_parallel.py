@@ -4,7 +4,7 @@ plan plans only the rest; a dry run, or a caller that wrote something, stays ser
 from datetime import UTC, date, datetime, time
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from actors.reminders import plan as planning
 from actors.reminders.plan import plan
@@ -152,3 +152,26 @@ def test_a_pool_without_spare_connections_plans_serially(make_app):
         db.session.rollback()  # a serial plan is the caller's: it rolls back with it
         assert result.total() > 0
         assert db.session.scalar(select(Notification.id).limit(1)) is None
+
+
+def test_a_repeated_parallel_plan_runs_no_group_statement(app):
+    # Every minute of the window ticks again: each group is counted, finds nothing new,
+    # and is skipped, the first one too (its day has plan runs, so it is counted first).
+    _world()
+    plan(NOW, day=DAY, connections=2)
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        again = plan(NOW, day=DAY, connections=2)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert again.total() == 0
+    # A group's statement is the one that writes plan runs (the days already passed are
+    # looked at for late bookings either way: their statements write no run).
+    assert not [s for s in statements if "INSERT INTO plan_runs" in s]
+    counts = [s for s in statements if "count(*)" in s and "INSERT" not in s]
+    assert len(counts) == len(ZONES) + 1  # one per group: L-own is a group of its own
