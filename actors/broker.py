@@ -7,7 +7,7 @@ import time (docs/architecture.md, rule 6) without giving up Dramatiq's plain
 ``@actor`` decorator.
 """
 import functools
-from urllib.parse import urlsplit, urlunsplit, parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker

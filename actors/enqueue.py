@@ -20,7 +20,7 @@ def _send_pending(session):
     for actor, args, options in pending:
         try:
             actor.send_with_options(args=args, **options)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any failure: the sweep re-enqueues it
             # The row is committed in a state the sweep re-enqueues; losing the
             # message here delays it, it does not lose it: a WARNING, not an error
             # with a traceback per request while RabbitMQ is away.

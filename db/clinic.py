@@ -1,8 +1,8 @@
 """Locations, patients and appointments: the local copy of the booking system's data."""
-from sqlalchemy import ForeignKey, Index, String, Text, Boolean, Integer, Date
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.base import db, utcnow, UTCDateTime
+from db.base import UTCDateTime, db, utcnow
 
 APPOINTMENT_STATUSES = ("booked", "cancelled", "fulfilled", "noshow")
 CHANNEL_PREFERENCES = ("sms", "email", "both")

@@ -1,8 +1,8 @@
 """Append-only history of a patient's consent per channel, with where it came from."""
-from sqlalchemy import ForeignKey, String, Boolean
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import db, utcnow, UTCDateTime
+from db.base import UTCDateTime, db, utcnow
 from db.clinic import Patient
 
 SOURCES = ("sms-keyword", "provider-error", "email-bounce", "email-complaint", "staff",

@@ -1,8 +1,8 @@
 """Inbound webhook deliveries, kept so that a repeated delivery gets its first answer."""
-from sqlalchemy import String, Integer, JSON
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import db, utcnow, UTCDateTime
+from db.base import UTCDateTime, db, utcnow
 
 
 class InboundEvent(db.Model):

@@ -1,6 +1,6 @@
 """Builders for appointment objects and signed webhook deliveries."""
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from web.sample_event import signed_request
 
@@ -17,7 +17,7 @@ LOCATION = {"id": "L-1", "name": "Main St Clinic", "address": "1 Main St, Spring
 
 def appointment(*, id="A-1001", status="booked", starts_at=None, updated_at=None,
                 patient=None, location=None) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     starts_at = starts_at or (now + timedelta(days=5)).replace(hour=19, minute=30, second=0,
                                                                microsecond=0)
     return {

@@ -21,17 +21,18 @@ def create_app(config: dict | None = None) -> Flask:
     init_logging(app)
     init_sentry(app, transport=app.config.get("SENTRY_TRANSPORT"))
 
-    from db import db
     from flask_migrate import Migrate
+
+    from db import db
     db.init_app(app)
     Migrate(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "db", "migrations"))
 
-    from actors.broker import init_broker
-    import actors.delivery  # noqa: F401  (declares the send actors before binding)
+    import actors.alerts
+    import actors.delivery
+    import actors.etl
+    import actors.outbound_webhook
     import actors.reminders.tick  # noqa: F401  (the per-minute reminder tick)
-    import actors.etl  # noqa: F401  (the ETL pull and its minute tick)
-    import actors.alerts  # noqa: F401  (the minute alert tick and alert e-mails)
-    import actors.outbound_webhook  # noqa: F401  (patients' answers to the appointment system)
+    from actors.broker import init_broker
     init_broker(app)
 
     from web import cli, errors, health, intake

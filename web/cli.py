@@ -1,5 +1,5 @@
 """``flask --app web ...`` commands for developers and ops."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 import requests
@@ -17,7 +17,7 @@ def send_sample(url):
     """Book a demo appointment, then move it a day later: the patient gets a change notice."""
     base = (url or current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
     secret = current_app.config["WEBHOOK_SECRET"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     steps = [("appointment.created", sample_appointment(days_ahead=5, hour=9,
                                                         updated_at=now - timedelta(seconds=1))),
              ("appointment.updated", sample_appointment(days_ahead=6, hour=14, updated_at=now))]

@@ -3,8 +3,9 @@
 Each setting has a default and a line in README's settings table; a test keeps the two
 in step. Nothing else in the code base reads ``os.environ``.
 """
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import click
 

@@ -1,5 +1,10 @@
 """Channel adapters: one object per channel, built once per app from its settings."""
-from actors.channels.errors import ChannelError, ConsentError, PermanentError, RetryableError
+from actors.channels.errors import (
+    ChannelError,
+    ConsentError,
+    PermanentError,
+    RetryableError,
+)
 
 __all__ = ["ChannelError", "ConsentError", "PermanentError", "RetryableError", "channels_for"]
 

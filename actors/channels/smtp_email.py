@@ -1,6 +1,5 @@
 """E-mail through any SMTP server with the standard library."""
 import smtplib
-import socket
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -41,7 +40,7 @@ class SmtpEmail:
             raise _by_reply(code, "recipient refused") from None
         except smtplib.SMTPResponseException as error:
             raise _by_reply(error.smtp_code, "refused by the SMTP server") from None
-        except (smtplib.SMTPException, OSError, socket.timeout) as error:
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
             raise RetryableError(type(error).__name__, "could not reach the SMTP server") from None
         return message_id
 

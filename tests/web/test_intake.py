@@ -1,6 +1,6 @@
 """POST /api/v1/appointment-events: signatures, validation, idempotency, failure answers."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -119,9 +119,9 @@ def test_bad_signatures_get_401_and_store_nothing(client, tamper):
     elif tamper == "not-base64":
         headers["webhook-signature"] = "v1,%%%not base64%%%"
     elif tamper == "stale":
-        body, headers = _signed(at=datetime.now(timezone.utc) - timedelta(minutes=6))
+        body, headers = _signed(at=datetime.now(UTC) - timedelta(minutes=6))
     elif tamper == "future":
-        body, headers = _signed(at=datetime.now(timezone.utc) + timedelta(minutes=6))
+        body, headers = _signed(at=datetime.now(UTC) + timedelta(minutes=6))
     elif tamper == "wrong-secret":
         body, headers = signed_request("whsec_b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldA==",
                                        {"type": "appointment.created",
@@ -159,12 +159,12 @@ def test_unknown_fields_are_ignored(client):
 
 
 def test_signed_body_that_is_not_json_gets_422(client):
-    body, headers = signed_request(TEST_SECRET, {"x": 1})
+    _body, headers = signed_request(TEST_SECRET, {"x": 1})
     from standardwebhooks.webhooks import Webhook
     raw = "{not json"
     headers["webhook-signature"] = Webhook(TEST_SECRET).sign(
         headers["webhook-id"], datetime.fromtimestamp(int(headers["webhook-timestamp"]),
-                                                      timezone.utc), raw)
+                                                      UTC), raw)
     response = client.post(URL, data=raw, headers=headers)
     assert response.status_code == 422
     assert nothing_stored()

@@ -5,8 +5,8 @@ Revises:
 Create Date: 2026-11-25 21:54:32.965438
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 APPEND_ONLY = ("notification_events", "consent_changes")
 
