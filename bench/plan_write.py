@@ -17,26 +17,37 @@ from pathlib import Path
 
 from bench import harness
 
-#: (what changes, SQL run before the timed write), cumulative from the second on.
+INSERT = "INSERT INTO notifications SELECT * FROM planned"
+#: (what changes, SQL run before the timed write, how the rows are written); the schema
+#: changes are cumulative.
 STEPS = [
-    ("the schema as it is", None),
-    ("the same, ON CONFLICT (dedupe_key) DO NOTHING", None),
-    ("the same, COPY from a file instead", None),
+    ("the schema as it is", None, INSERT),
+    ("the same, ON CONFLICT (dedupe_key) DO NOTHING", None,
+     INSERT + " ON CONFLICT (dedupe_key) DO NOTHING"),
+    ("the same, COPY from a file instead", None, "COPY"),
     ("without the fallback's foreign key",
-     "ALTER TABLE notifications DROP CONSTRAINT fk_notifications_fallback_of_id_notifications"),
-    ("and without ix_notifications_patient_id", "DROP INDEX ix_notifications_patient_id"),
-    ("and without ix_notifications_appointment_id", "DROP INDEX ix_notifications_appointment_id"),
-    ("and without ix_notifications_status_due_at", "DROP INDEX ix_notifications_status_due_at"),
+     "ALTER TABLE notifications DROP CONSTRAINT fk_notifications_fallback_of_id_notifications",
+     INSERT),
+    ("and without ix_notifications_patient_id", "DROP INDEX ix_notifications_patient_id", INSERT),
+    ("and without ix_notifications_appointment_id", "DROP INDEX ix_notifications_appointment_id",
+     INSERT),
+    ("and without ix_notifications_status_due_at", "DROP INDEX ix_notifications_status_due_at",
+     INSERT),
     ("and without the dedupe key's unique index",
-     "ALTER TABLE notifications DROP CONSTRAINT uq_notifications_dedupe_key"),
+     "ALTER TABLE notifications DROP CONSTRAINT uq_notifications_dedupe_key", INSERT),
 ]
 
 
-def _timed(cursor, statement: str) -> float:
+def _timed(cursor, write: str, rows_file: Path) -> float:
+    """Seconds to write the planned rows into an emptied table, from a clean checkpoint."""
     cursor.execute("TRUNCATE notifications CASCADE")
     cursor.execute("CHECKPOINT")
     started = time.perf_counter()
-    cursor.execute(statement)
+    if write == "COPY":
+        with rows_file.open() as source:
+            cursor.copy_expert("COPY notifications FROM STDIN", source)
+    else:
+        cursor.execute(write)
     return time.perf_counter() - started
 
 
@@ -72,23 +83,10 @@ def main() -> None:
             rows = cursor.fetchone()[0]
             with rows_file.open("w") as out:
                 cursor.copy_expert("COPY planned TO STDOUT", out)
-            for what, change in STEPS:
+            for what, change, write in STEPS:
                 if change:
                     cursor.execute(change)
-                if what.startswith("the same, ON CONFLICT"):
-                    statement = ("INSERT INTO notifications SELECT * FROM planned "
-                                 "ON CONFLICT (dedupe_key) DO NOTHING")
-                else:
-                    statement = "INSERT INTO notifications SELECT * FROM planned"
-                if what.startswith("the same, COPY"):
-                    cursor.execute("TRUNCATE notifications CASCADE")
-                    cursor.execute("CHECKPOINT")
-                    started = time.perf_counter()
-                    with rows_file.open() as source:
-                        cursor.copy_expert("COPY notifications FROM STDIN", source)
-                    seconds = time.perf_counter() - started
-                else:
-                    seconds = _timed(cursor, statement)
+                seconds = _timed(cursor, write, rows_file)
                 lines.append(f"{seconds:8.2f} s  {rows / seconds:>9,.0f} rows/s  {what}")
         connection.close()
     heading = (f"# {rows:,} planned rows ({appointments:,} appointments) written again, "

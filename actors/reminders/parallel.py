@@ -10,8 +10,9 @@ earlier groups planned. So the groups' planned rows are counted (the selection w
 sort, written nothing: ~10% of a group's statement), in parallel too, and a group is
 written once the counts of the groups before it are known; the first, which follows only
 what is already planned, is written while the others are counted on its day's first plan. A
-group counted with nothing to write (a repeated tick) skips its statement. An appointment booked between a group's count and its statement gets a slot past the counted
-ones, which the next group's first send may share: a moment over the rate, nothing lost.
+group counted with nothing to write (a repeated tick) skips its statement. An appointment
+booked between a group's count and its statement gets a slot past the counted ones, which
+the next group's first send may share: a moment over the rate, nothing lost.
 
 A group in its own transaction is safe because planning is idempotent: a process killed
 after some groups committed leaves whole groups, each with its rows, plan runs, history

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from actors.reminders.plan import plan
 from db import Notification, PlanRun, db
+from tests import services
 from tests.actors.reminders.support import booking, clinic, patient
 
 DAY = date(2026, 12, 1)       # the sending day, planned by hand
@@ -53,15 +54,6 @@ def _plan_in_thread(app, location_ids, outcome: dict) -> threading.Thread:
     return thread
 
 
-def _wait_until(condition, seconds: float = 10.0) -> bool:
-    deadline = threading.Event()
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return True
-        deadline.wait(0.02)
-    return False
-
-
 def test_a_second_planner_of_the_same_clinic_waits_then_writes_nothing(app):
     location = _clinic_with_bookings("L-1")
     first = plan(NOW, day=DAY, location_ids=[location])   # not committed yet: holds the lock
@@ -69,11 +61,11 @@ def test_a_second_planner_of_the_same_clinic_waits_then_writes_nothing(app):
     second: dict = {}
     thread = _plan_in_thread(app, [location], second)
     try:
-        waited = _wait_until(lambda: _waiting_on_a_planning_lock() == 1)
+        services.wait_until(lambda: _waiting_on_a_planning_lock() == 1, timeout=10,
+                            interval=0.02, what="the second planner to wait for the first")
     finally:
         db.session.commit()
         thread.join(timeout=30)
-    assert waited, "the second planner did not wait for the first"
     assert "error" not in second, second.get("error")
     assert second["result"].total() == 0
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 8
