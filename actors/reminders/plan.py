@@ -206,11 +206,17 @@ def tune_transaction() -> None:
     unique key's index per candidate. Planned while ``notifications`` looks empty to the
     statistics (a new deployment's first day, or a group beside one another connection is
     writing), the planner may choose to scan the table per candidate instead: one such
-    group of 200,000 ran for minutes instead of seconds. The joins that a sequential scan
-    served (patients by id) take their primary keys' indexes at the same speed."""
-    db.session.execute(sql_text("SET LOCAL work_mem = '64MB'"))
-    db.session.execute(sql_text("SET LOCAL jit = off"))
-    db.session.execute(sql_text("SET LOCAL enable_seqscan = off"))
+    group of 200,000 ran for minutes instead of seconds.
+
+    Nor hash or merge joins: a candidate's patient is one lookup by primary key. Left to
+    choose, the planner read the whole patient table to join a day's appointments (all 1,000,000 for a
+    zone's 200,000 appointments: a third of a count, a tenth of a group's statement, and
+    it grows with the patient list, not the day). Nor parallel workers: a plan already
+    keeps the machine's cores busy with its groups' connections."""
+    for setting in ("work_mem = '64MB'", "jit = off", "enable_seqscan = off",
+                    "enable_hashjoin = off", "enable_mergejoin = off",
+                    "max_parallel_workers_per_gather = 0"):
+        db.session.execute(sql_text(f"SET LOCAL {setting}"))
 
 
 def plan_group(group: Group, now: datetime, bases: dict, *, dry_run: bool, source: str,
