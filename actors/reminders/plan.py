@@ -209,10 +209,10 @@ def tune_transaction() -> None:
     group of 200,000 ran for minutes instead of seconds.
 
     Nor hash or merge joins: a candidate's patient is one lookup by primary key. Left to
-    choose, the planner read the whole patient table to join a day's appointments (all 1,000,000 for a
-    zone's 200,000 appointments: a third of a count, a tenth of a group's statement, and
-    it grows with the patient list, not the day). Nor parallel workers: a plan already
-    keeps the machine's cores busy with its groups' connections."""
+    choose, the planner read the whole patient table to join a day's appointments (all
+    1,000,000 for a zone's 200,000 appointments: a third of a count, a tenth of a group's
+    statement, and it grows with the patient list, not the day). Nor parallel workers: a
+    plan already keeps the machine's cores busy with its groups' connections."""
     for setting in ("work_mem = '64MB'", "jit = off", "enable_seqscan = off",
                     "enable_hashjoin = off", "enable_mergejoin = off",
                     "max_parallel_workers_per_gather = 0"):
