@@ -9,7 +9,8 @@ every clinic (``plan._SendClock``): a group's first send slot follows the last o
 earlier groups planned. So the groups' planned rows are counted (the selection without its
 sort, written nothing: ~10% of a group's statement), in parallel too, and a group is
 written once the counts of the groups before it are known; the first, which follows only
-what is already planned, is written while the others are counted on its day's first plan. A
+what is already planned, is written while the others are counted on its day's first plan,
+and the last, which no group follows, is counted only when its day was planned before. A
 group counted with nothing to write (a repeated tick) skips its statement. An appointment
 booked between a group's count and its statement gets a slot past the counted ones, which
 the next group's first send may share: a moment over the rate, nothing lost.
@@ -103,16 +104,21 @@ def plan_groups(groups, now, clock, *, source: str, byte_order: bool, connection
         bases = clock.bases(groups[0].window, now)
         fresh = not planned_before(groups[0])
         written = [pool.submit(write, groups[0], bases, None)] if fresh else []
-        # The last group's count places no group after it, but a group counted with
-        # nothing to write (a repeated tick, every minute of the window) skips its statement.
-        counts = [pool.submit(count, group) for group in groups]
+        counts = [pool.submit(count, group) for group in groups[:-1]]
+        # The last group's count places no group after it: it is counted only when its day
+        # was planned before, to skip its statement if nothing is new (a repeated tick,
+        # every minute of the window). On a day's first plan that count was the last thing
+        # one connection did before its first write (~7% of a million-row plan).
+        last = groups[-1]
+        counts.append(pool.submit(count, last) if planned_before(last) else None)
         try:
             if not fresh:
                 written.append(pool.submit(write, groups[0], bases, counts[0].result()))
             for index, group in enumerate(groups[1:], start=1):
                 clock.will_plan(bases, counts[index - 1].result())
                 bases = clock.bases(group.window, now)
-                written.append(pool.submit(write, group, bases, counts[index].result()))
+                counted = counts[index].result() if counts[index] is not None else None
+                written.append(pool.submit(write, group, bases, counted))
         finally:
             failures = [f.exception() for f in written if f.exception() is not None]
     if failures:
