@@ -107,14 +107,15 @@ def machine() -> dict:
 
 
 @contextmanager
-def database():
-    """A fresh PostgreSQL database migrated to heads; its URL."""
+def database(admin_url: str = services.PG_ADMIN_URL):
+    """A fresh PostgreSQL database migrated to heads (on the server of ``admin_url``, by
+    default the tests' one); its URL."""
     from flask_migrate import upgrade
 
     from db import db
     from web import create_app
     name = services.unique_name("pn_bench")
-    url = services.create_database(name)
+    url = services.create_database(name, admin_url)
     try:
         app = create_app({"DATABASE_URL": url, "BROKER_URL": None})
         with app.app_context():
@@ -122,7 +123,7 @@ def database():
             db.engine.dispose()
         yield url
     finally:
-        services.drop_database(name)
+        services.drop_database(name, admin_url)
 
 
 @contextmanager

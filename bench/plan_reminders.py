@@ -7,8 +7,10 @@ patients (60% SMS, 25% e-mail, 15% both) and booked appointments three days ahea
 ``INSERT ... SELECT generate_series``, then times ``actors.reminders.plan.plan`` exactly as
 the tick calls it, and a second, doubled plan (which must write nothing). Prints seconds,
 rows/s, the CPU the database's backends spent (the planner waits on them; on a machine
-shared with other work the wall time says less than that) and the process's peak memory;
-drops the database afterwards. ``--connections 1`` plans the zones one after the other.
+shared with other work the wall time says less than that), what the server wrote (WAL,
+checkpoints, pages its backends evicted themselves) and the process's peak memory;
+drops the database afterwards. ``--connections 1`` plans the zones one after the other;
+``--sized`` plans on a throw-away server sized as a production one (bench/sized_postgres.py).
 """
 import argparse
 import os
@@ -56,8 +58,27 @@ def seed(url: str, appointments: int, locations: int, day) -> None:
                        AT TIME ZONE 'America/New_York',
                    %(day)s::date, now(), 0, now(), now()
             FROM patients p""", {"locations": locations, "day": day})
-        cursor.execute("ANALYZE")
+    # What a server does to freshly loaded tables, done before the timed plan instead of
+    # during it: a vacuum (with autovacuum on, three million new rows call for one, which
+    # could start in the middle of the plan) and the checkpoint that writes the seed's pages.
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+        cursor.execute("CHECKPOINT")
     connection.close()
+
+
+def server_writes(url: str) -> dict:
+    """The whole server's write counters so far (``pg_stat_bgwriter``, ``pg_stat_wal``)."""
+    connection = services.pg_connect(url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT checkpoints_timed + checkpoints_req, buffers_backend, wal_bytes, "
+                       "wal_buffers_full, current_setting('block_size')::int "
+                       "FROM pg_stat_bgwriter, pg_stat_wal")
+        checkpoints, evicted, wal, waits, block = cursor.fetchone()
+    connection.close()
+    return {"checkpoints": checkpoints, "evicted_bytes": evicted * block,
+            "wal_bytes": int(wal), "wal_buffers_full": waits}
 
 
 def backend_cpu(url: str) -> dict:
@@ -86,8 +107,21 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--connections", type=int, default=None,
                         help="connections planning uses at once (default: the planner's)")
+    parser.add_argument("--sized", action="store_true",
+                        help="on a throw-away server sized as a production one "
+                             "(bench/sized_postgres.py) instead of the machine's")
     args = parser.parse_args()
+    if args.sized and args.keep:
+        parser.error("--keep keeps a database of the machine's server only")
+    if not args.sized:
+        return plan_once(args, services.PG_ADMIN_URL, "the machine's server")
+    from bench import sized_postgres
+    with sized_postgres.server() as admin_url:
+        return plan_once(args, admin_url, "a sized server: " + ", ".join(
+            f"{name} {value}" for name, value in sized_postgres.settings().items()))
 
+
+def plan_once(args, admin_url: str, server_name: str) -> int:
     from flask_migrate import upgrade
 
     from actors.reminders.plan import plan
@@ -95,7 +129,7 @@ def main() -> int:
     from web import create_app
 
     name = services.unique_name("pn_bench_plan")
-    url = services.create_database(name)
+    url = services.create_database(name, admin_url)
     try:
         app = create_app({"DATABASE_URL": url, "BROKER_URL": None, "LOG_LEVEL": "WARNING"})
         # 06:00 UTC: before every US clinic's window; the day is planned by hand (--date).
@@ -110,13 +144,20 @@ def main() -> int:
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             options = {} if args.connections is None else {"connections": args.connections}
             db.session.execute(db.text("SELECT 1"))  # the session's backend exists before
+            writes_before = server_writes(url)
             cpu_before = backend_cpu(url)
             started = time.perf_counter()
             result = plan(now, day=sending_day, **options)
             db.session.commit()
             elapsed = time.perf_counter() - started
-            cpu = sum(seconds - cpu_before.get(pid, 0.0)
-                      for pid, seconds in backend_cpu(url).items())
+            cpu_after = backend_cpu(url)
+            cpu = sum(seconds - cpu_before.get(pid, 0.0) for pid, seconds in cpu_after.items())
+            # A backend reports its writes when idle, at most once a second, or when it exits.
+            db.session.remove()
+            db.engine.dispose()
+            services.wait_until(lambda: not set(backend_cpu(url)) & set(cpu_after),
+                                what="the planner's connections to close")
+            writes = {k: v - writes_before[k] for k, v in server_writes(url).items()}
             rows = sum(result.counts.values())
             started = time.perf_counter()
             again = plan(now + timedelta(minutes=1), day=sending_day, **options)
@@ -133,6 +174,11 @@ def main() -> int:
                   f"appointments/s); planned ones share one plan run per clinic-day, "
                   f"the others have a history row each")
             print(f"PostgreSQL CPU while planning: {cpu:.2f} s")
+            print(f"PostgreSQL writes while planning ({server_name}): "
+                  f"{writes['wal_bytes'] / 2**30:.2f} GiB of WAL, "
+                  f"{writes['checkpoints']} checkpoints, "
+                  f"{writes['evicted_bytes'] / 2**30:.2f} GiB of pages evicted by the "
+                  f"backends themselves, {writes['wal_buffers_full']} waits for WAL buffers")
             print(f"rows by status: {dict(sorted(by_status.items()))}")
             print(f"doubled plan (nothing to write): {doubled:.2f} s, "
                   f"{sum(again.counts.values())} rows")
@@ -145,7 +191,7 @@ def main() -> int:
             db.engine.dispose()
     finally:
         if not args.keep:
-            services.drop_database(name)
+            services.drop_database(name, admin_url)
     return 0
 
 

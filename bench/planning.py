@@ -2,15 +2,18 @@
 
 Reuses bench/plan_reminders.py's seeding (INSERT ... SELECT, five US time zones, a mix of
 channels, some cancelled and opted-out) and times ``actors.reminders.plan.plan`` as the
-tick calls it, in a child process so that its peak memory is the planner's alone.
+tick calls it, in a child process so that its peak memory is the planner's alone; on the
+machine's PostgreSQL and on one sized as a production server is (bench.sized_postgres).
 """
 import json
 import resource
 import sys
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
-from bench import harness
+from bench import harness, sized_postgres
+from tests import services
 
 
 def child(database_url: str, appointments: int, locations: int) -> None:
@@ -37,16 +40,21 @@ def child(database_url: str, appointments: int, locations: int) -> None:
 
 
 def bench(results: harness.Results, *, appointments: int, repetitions: int,
-          locations: int = 50) -> None:
-    for _ in range(repetitions):
-        with harness.database() as database_url:
-            run = harness.run_child([harness.PYTHON, "-m", "bench.planning", database_url,
-                                     str(appointments), str(locations)])
-        label = f"plan {appointments:,} appts"
-        results.add(f"{label} seconds", "s", run["seconds"],
-                    "<= 10 (1M)" if appointments >= 1_000_000 else "")
-        results.add(f"{label} rows/s", "rows/s", run["rows"] / run["seconds"])
-        results.add(f"{label} peak RSS", "MiB", run["peak_mib"])
+          locations: int = 50, sized: bool = False) -> None:
+    """``sized``: on a throw-away server sized as a production one (bench.sized_postgres)
+    instead of the machine's."""
+    server = sized_postgres.server() if sized else nullcontext(services.PG_ADMIN_URL)
+    label = f"plan {appointments:,} appts" + (" sized server" if sized else "")
+    with server as admin_url:
+        for _ in range(repetitions):
+            with harness.database(admin_url) as database_url:
+                run = harness.run_child([harness.PYTHON, "-m", "bench.planning", database_url,
+                                         str(appointments), str(locations)])
+            results.add(f"{label} seconds", "s", run["seconds"],
+                        "<= 10 (1M)" if appointments >= 1_000_000 else "<= 1 (100k)"
+                        if appointments >= 100_000 else "")
+            results.add(f"{label} rows/s", "rows/s", run["rows"] / run["seconds"])
+            results.add(f"{label} peak RSS", "MiB", run["peak_mib"])
 
 
 if __name__ == "__main__":

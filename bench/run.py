@@ -59,11 +59,12 @@ def main(argv=None) -> harness.Results:
             print(f"[bench] {name} done in {time.monotonic() - t:.0f} s", file=sys.stderr,
                   flush=True)
 
-    step("planning", lambda: planning.bench(results, appointments=scale["plan"],
-                                            repetitions=reps))
-    if scale["plan_once"]:
-        step("planning", lambda: planning.bench(results, appointments=scale["plan_once"],
-                                                repetitions=1))
+    for sized in (False, True):
+        step("planning", lambda sized=sized: planning.bench(
+            results, appointments=scale["plan"], repetitions=reps, sized=sized))
+        if scale["plan_once"]:
+            step("planning", lambda sized=sized: planning.bench(
+                results, appointments=scale["plan_once"], repetitions=1, sized=sized))
     for latency, concurrency, gevent in scale["send_runs"]:
         both = sum(1 for run in scale["send_runs"] if run[0] == latency) > 1
         step("sending", lambda latency=latency, concurrency=concurrency, gevent=gevent,

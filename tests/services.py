@@ -57,17 +57,17 @@ def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.1,
         time.sleep(interval)
 
 
-def create_database(name: str) -> str:
-    connection = pg_connect(PG_ADMIN_URL)
+def create_database(name: str, admin_url: str = PG_ADMIN_URL) -> str:
+    connection = pg_connect(admin_url)
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     connection.close()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-def drop_database(name: str) -> None:
-    connection = pg_connect(PG_ADMIN_URL)
+def drop_database(name: str, admin_url: str = PG_ADMIN_URL) -> None:
+    connection = pg_connect(admin_url)
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

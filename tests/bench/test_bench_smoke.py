@@ -15,7 +15,8 @@ def test_every_benchmark_runs_at_smoke_size(tmp_path):
     results = run.main(["--scale", "smoke", "--output", str(output)])
 
     names = set(results.figures)
-    for expected in ("plan 200 appts seconds", "send 0ms notifier msg/s",
+    for expected in ("plan 200 appts seconds", "plan 200 appts sized server seconds",
+                     "send 0ms notifier msg/s",
                      "send 0ms bare msg/s", "send 0ms bare-urllib3 msg/s",
                      "send 0ms pika msg/s", "send 0ms notifier / bare",
                      "send 0ms notifier / bare-urllib3", "priority 0ms p99 2xx->provider",
