@@ -59,9 +59,13 @@ def last_notified(phone: str, now: datetime) -> Notification | None:
     """
     since = now - timedelta(days=current_app.config["REPLY_WINDOW_DAYS"])
     went = func.coalesce(Notification.sent_at, Notification.updated_at)
+    # Through the number's patients' appointments: notifications have no index by patient
+    # (db.notifications); one sent to the patient about an appointment since moved to
+    # someone else is not theirs to answer.
     return db.session.execute(
         select(Notification).join(Appointment, Notification.appointment_id == Appointment.id)
-        .join(Patient, Notification.patient_id == Patient.id)
+        .join(Patient, and_(Patient.id == Appointment.patient_id,
+                            Patient.id == Notification.patient_id))
         .where(Patient.phone == phone, Notification.channel == "sms",
                Notification.kind != Kind.REPLY,
                or_(Notification.sent_at >= since,
@@ -79,9 +83,10 @@ def _latest_appointment(patients: list[Patient]) -> Appointment | None:
     if not ids:
         return None
     notified = db.session.execute(
-        select(Notification).where(Notification.patient_id.in_(ids),
-                                   Notification.kind != Kind.REPLY,
-                                   Notification.sent_at.is_not(None))
+        select(Notification).join(Appointment, Notification.appointment_id == Appointment.id)
+        .where(Appointment.patient_id.in_(ids),
+               Notification.patient_id == Appointment.patient_id,
+               Notification.kind != Kind.REPLY, Notification.sent_at.is_not(None))
         .order_by(Notification.sent_at.desc(), Notification.id.desc()).limit(1)
     ).scalars().first()
     if notified is not None:

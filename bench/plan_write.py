@@ -28,7 +28,6 @@ STEPS = [
     ("without the fallback's foreign key",
      "ALTER TABLE notifications DROP CONSTRAINT fk_notifications_fallback_of_id_notifications",
      INSERT),
-    ("and without ix_notifications_patient_id", "DROP INDEX ix_notifications_patient_id", INSERT),
     ("and without ix_notifications_appointment_id", "DROP INDEX ix_notifications_appointment_id",
      INSERT),
     ("and without ix_notifications_status_due_at", "DROP INDEX ix_notifications_status_due_at",

@@ -175,3 +175,17 @@ def test_a_reply_that_overtakes_our_record_of_the_send_is_still_matched(app, cli
     assert response.appointment.external_id == "A-1001" and not response.needs_staff
     (event,) = appointment_system.received()
     assert event["type"] == "appointment.confirmed"
+
+
+def test_a_reply_about_an_appointment_since_moved_to_another_patient_is_not_theirs(
+        app, client, fake_providers, appointment_system):
+    # The appointment system gave the booking to another patient after the reminder went
+    # out: the first patient's "C" must not confirm someone else's appointment.
+    book()
+    assert remind(app) == 1
+    book(patient={"id": "P-2", "phone": "+13125550199"})
+    reply(client, "C")
+    drain(app)
+    (response,) = responses()
+    assert response.needs_staff and response.appointment_id is None
+    assert appointment_system.received() == [] and outbox() == []

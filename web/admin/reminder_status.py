@@ -3,7 +3,7 @@ coming for an appointment, and its history (status moves and appointment changes
 from datetime import datetime, time, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from actors.clinic_settings import rules_for
@@ -44,7 +44,10 @@ def appointment_status(view, context, model, name) -> Markup:
 
 
 def patient_status(view, context, model, name) -> Markup:
-    return status_cell(latest_per_channel(Notification.patient_id == model.id), None)
+    # Through the patient's appointments: notifications have no index by patient.
+    theirs = select(Appointment.id).where(Appointment.patient_id == model.id)
+    return status_cell(latest_per_channel(and_(Notification.appointment_id.in_(theirs),
+                                               Notification.patient_id == model.id)), None)
 
 
 def _window_text(local_day, zone, window: str) -> str:
