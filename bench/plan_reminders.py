@@ -29,7 +29,7 @@ ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_A
          "America/Phoenix"]
 
 
-def seed(url: str, appointments: int, locations: int, day) -> None:
+def seed(url: str, appointments: int, locations: int, day, zones: int = len(ZONES)) -> None:
     connection = services.pg_connect(url)
     with connection, connection.cursor() as cursor:
         cursor.execute("""
@@ -38,7 +38,7 @@ def seed(url: str, appointments: int, locations: int, day) -> None:
             SELECT 'L-' || i, 'Clinic ' || i, i || ' Main St', '+13125550123',
                    (%(zones)s::text[])[1 + i %% %(zone_count)s], now(), now()
             FROM generate_series(1, %(locations)s) AS i""",
-                       {"zones": ZONES, "zone_count": len(ZONES), "locations": locations})
+                       {"zones": ZONES[:zones], "zone_count": zones, "locations": locations})
         cursor.execute("""
             INSERT INTO patients (external_id, given_name, family_name, phone, email,
                                   preferred_channel, language, sms_opted_out, email_opted_out,
@@ -104,6 +104,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--locations", type=int, default=50)
+    parser.add_argument("--zones", type=int, default=len(ZONES), choices=range(1, len(ZONES) + 1),
+                        help="time zones the clinics are spread over (1: a single-zone service)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--connections", type=int, default=None,
                         help="connections planning uses at once (default: the planner's)")
@@ -139,7 +141,8 @@ def plan_once(args, admin_url: str, server_name: str) -> int:
             upgrade(revision="heads")
             started = time.perf_counter()
             seed(url, args.appointments, args.locations,
-                 sending_day + timedelta(days=app.config["REMINDER_DAYS_BEFORE"]))
+                 sending_day + timedelta(days=app.config["REMINDER_DAYS_BEFORE"]),
+                 zones=args.zones)
             seeded = time.perf_counter() - started
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             options = {} if args.connections is None else {"connections": args.connections}
@@ -168,7 +171,7 @@ def plan_once(args, admin_url: str, server_name: str) -> int:
             for (_, _, status), count in result.counts.items():
                 by_status[status] = by_status.get(status, 0) + count
             print(f"appointments: {args.appointments} over {args.locations} locations "
-                  f"in {len(ZONES)} time zones (seeded in {seeded:.1f} s)")
+                  f"in {args.zones} time zones (seeded in {seeded:.1f} s)")
             print(f"plan: {elapsed:.2f} s for {rows} notification rows "
                   f"({rows / elapsed:,.0f} rows/s, {args.appointments / elapsed:,.0f} "
                   f"appointments/s); planned ones share one plan run per clinic-day, "

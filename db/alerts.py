@@ -5,6 +5,7 @@ data, dead letters) calls ``raise_condition``; the alerting actors decide when t
 Repeats only bump the count, so a storm of failures stays one row.
 """
 from sqlalchemy import JSON, Integer, String, Text, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import UTCDateTime, db, utcnow
@@ -39,16 +40,20 @@ class Alert(db.Model):
 def raise_condition(key: str, kind: str, summary: str, *, sample_ids=(), count: int = 1) -> Alert:
     """Open (or re-open) the alert ``key``, or count one more occurrence of it.
 
-    Runs in the caller's transaction; the row lock serialises concurrent raisers.
+    Runs in the caller's transaction; the row lock serialises concurrent raisers, a new
+    key's included.
     """
     now = utcnow()
+    # Created first if new, ON CONFLICT DO NOTHING: of two raisers of a new key at once (a
+    # zone's parts planned on two connections), the second waits for the first's row and
+    # counts on it, instead of failing on the unique key.
+    db.session.execute(postgresql.insert(Alert).values(
+        key=key, kind=kind, status="open", summary=summary, count=0, sample_ids=[],
+        first_seen_at=now, last_seen_at=now, notified_count=0,
+    ).on_conflict_do_nothing(index_elements=["key"]))
     alert = db.session.execute(select(Alert).where(Alert.key == key).with_for_update()
-                               ).scalar_one_or_none()
-    if alert is None:
-        alert = Alert(key=key, kind=kind, summary=summary, count=0, sample_ids=[],
-                      first_seen_at=now, notified_count=0)
-        db.session.add(alert)
-    elif alert.status == "resolved":
+                               ).scalar_one()
+    if alert.status == "resolved":
         alert.status, alert.first_seen_at, alert.count = "open", now, 0
         alert.notified_count, alert.resolved_at, alert.sample_ids = 0, None, []
     alert.summary = summary

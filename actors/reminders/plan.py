@@ -10,8 +10,9 @@ cannot reach on a channel, and cancelled appointments, are written down with the
 instead. Appointments whose reminder day has already passed are recorded as ``skipped``.
 Planning is a function of state and ``now``, never of which cron fired.
 
-Clinics that share a zone, window and days are one group, planned by one statement. When
-several groups are planned at once, they are planned on parallel connections, each in a
+Clinics that share a zone, window and days are one group, planned by one statement (a big
+day's group in parts when too few groups are big, ``actors.reminders.parts``). When several
+groups are planned at once, they are planned on parallel connections, each in a
 transaction of its own (``actors.reminders.parallel``: why that is safe); a dry run, or a
 caller whose transaction has written something, plans them one after the other in the
 caller's transaction. Either way every row gets the same send time.
@@ -26,7 +27,7 @@ from sqlalchemy import BigInteger, Float, case, cast, func, literal, null, selec
 from sqlalchemy import text as sql_text
 
 from actors.clinic_settings import rules_by_location
-from actors.reminders import parallel
+from actors.reminders import parallel, parts
 from actors.reminders.candidates import (  # noqa: F401 - SKIP_REASON & co. are read from here
     CHANNEL,
     SKIP_REASON,
@@ -82,6 +83,7 @@ class Group:
     ahead: timedelta
     ids: tuple
     window: Window
+    part: str = ""       # of a big day's group in parts (actors.reminders.parts): "2 of 2"
 
     @property
     def target(self) -> date:
@@ -180,15 +182,17 @@ def _write(candidates, window, now, bases, rates, *, dry_run: bool, source: str,
                                      keys_held=True)  # plan_group holds the clinics' lock
 
 
-def _check_fit(tz, window, summary, rates, headroom, result) -> None:
-    """Alert now, not at noon, when a channel's planned sends run into the retry headroom."""
+def _check_fit(tz, window, summary, rates, headroom, result, part="") -> None:
+    """Alert now, not at noon, when a channel's planned sends run into the retry headroom
+    (one alert per zone and channel: a group in parts raises it from each part that does)."""
     usable_end = window.end - timedelta(seconds=window.seconds * headroom)
+    clinics = f"{tz} clinics (part {part})" if part else f"{tz} clinics"
     for channel, status, count, last_due in summary:
         if status != "planned" or last_due is None or last_due <= usable_end:
             continue
         key = f"reminder-overflow:{window.day.isoformat()}:{tz}:{channel}"
         raise_condition(key, "reminder-overflow", (
-            f"{count} {channel} reminders planned for {tz} clinics on {window.day} run until "
+            f"{count} {channel} reminders planned for {clinics} on {window.day} run until "
             f"{last_due:%H:%M:%S}Z at {rates[channel]:g}/s; sends must end by "
             f"{usable_end:%H:%M}Z to leave {headroom:.0%} of the window for retries"),
             count=count)
@@ -254,7 +258,8 @@ def plan_group(group: Group, now: datetime, bases: dict, *, dry_run: bool, sourc
             known = result.last_due.get(channel)
             result.last_due[channel] = last_due if known is None else max(known, last_due)
     if not dry_run:
-        _check_fit(group.tz, window, summary, rates, config["RETRY_HEADROOM"], result)
+        _check_fit(group.tz, window, summary, rates, config["RETRY_HEADROOM"], result,
+                   group.part)
     return result
 
 
@@ -284,7 +289,7 @@ def _groups(now, day, location_ids, result) -> list[Group]:
             continue
         result.windows[tz] = window
         groups.append(Group(tz, zone, text, timedelta(days=days), tuple(ids), window))
-    return groups
+    return parts.in_parts(groups, parallel.CONNECTIONS)
 
 
 def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: bool = False,
@@ -303,20 +308,20 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
     clock = _SendClock(rates)
     connections = 1 if dry_run else parallel.usable(groups, connections)
     if connections > 1:
-        parts = parallel.plan_groups(groups, now, clock, source=source, byte_order=byte_order,
+        done = parallel.plan_groups(groups, now, clock, source=source, byte_order=byte_order,
                                      connections=connections)
     else:
         tune_transaction()
-        parts = []
+        done = []
         for group in groups:
             part = plan_group(group, now, clock.bases(group.window, now), dry_run=dry_run,
                               source=source, byte_order=byte_order)
             clock.planned([(ch, Status.PLANNED, 0, last) for ch, last in part.last_due.items()])
-            parts.append(part)
-    for part in parts:
+            done.append(part)
+    for part in done:
         for key, count in part.counts.items():
             result.counts[key] += count
-        result.overflows.extend(part.overflows)
+        result.overflows.extend(k for k in part.overflows if k not in result.overflows)
         result.rows.extend(part.rows)
     if result.counts and not dry_run:
         log.info("reminders planned", extra={"counts": {
