@@ -28,6 +28,7 @@ transaction has written something (the other connections could not see it), and 
 with no connection to spare. Under gevent (psycopg2 made cooperative) the threads are
 greenlets and the statements still run at once, on the server.
 """
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app
@@ -81,8 +82,9 @@ def planned_before(group) -> bool:
 def plan_groups(groups, now, clock, *, source: str, byte_order: bool, connections: int):
     """Plan ``groups`` in parallel; their results (``plan.PlanResult``) in group order.
 
-    The first group's first slot needs no count: on its day's first plan it is written at
-    once while the others are counted (planned before, it is counted first: a repeated
+    The first group's first slot needs no count: on its day's first plan it is written as
+    soon as its own count has its snapshot (the next group's slots follow that count), while
+    it and the others are counted (planned before, it is counted first: a repeated
     tick writes nothing, and its statement would select what its count selects); each
     later group is handed over as soon as the counts before it and its own are known.
     Only this thread submits, after what a group waits for is done, so no connection is
@@ -97,15 +99,30 @@ def plan_groups(groups, now, clock, *, source: str, byte_order: bool, connection
             group, now, bases, dry_run=False, source=source, byte_order=byte_order,
             counted=counted), commit=True)
 
-    def count(group):
-        return _on_own_connection(app, lambda: candidate_counts(
-            list(group.ids), group.target, now, byte_order=byte_order), commit=False)
+    def count(group, snapshot_taken=None):
+        def counted():
+            if snapshot_taken is not None:
+                # Counted as the database was before the group's own write began: a count
+                # that started after that write committed found its rows planned already,
+                # counted nothing, and the next group's sends then shared its send slots.
+                db.session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+                db.session.execute(text("SELECT 1"))  # the snapshot is taken here
+                snapshot_taken.set()
+            return candidate_counts(list(group.ids), group.target, now, byte_order=byte_order)
+        return _on_own_connection(app, counted, commit=False)
 
     with ThreadPoolExecutor(max_workers=connections) as pool:
         bases = clock.bases(groups[0].window, now)
         fresh = not planned_before(groups[0])
-        written = [pool.submit(write, groups[0], bases, None)] if fresh else []
-        counts = [pool.submit(count, group) for group in groups[:-1]]
+        if fresh:
+            snapshot = threading.Event()
+            counts = [pool.submit(count, groups[0], snapshot)]
+            while not snapshot.wait(0.01) and not counts[0].done():
+                pass  # a count that failed before its snapshot is raised below
+            written = [pool.submit(write, groups[0], bases, None)]
+        else:
+            counts, written = [pool.submit(count, groups[0])], []
+        counts += [pool.submit(count, group) for group in groups[1:-1]]
         # The last group's count places no group after it: it is counted only when its day
         # was planned before, to skip its statement if nothing is new (a repeated tick,
         # every minute of the window). On a day's first plan that count was the last thing

@@ -6,9 +6,11 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import event, select, text
 
+from actors.reminders import candidates
 from actors.reminders import plan as planning
 from actors.reminders.plan import plan
 from db import Alert, ClinicSettings, Notification, PlanRun, db
+from tests import services
 from tests.actors.reminders.support import booking, clinic, patient
 
 # Three zones on the same UTC offset: their windows open at the same instant, so each
@@ -82,6 +84,39 @@ def test_parallel_plan_gives_what_a_serial_plan_gives(app):
         f"reminder-overflow:{DAY}:{ZONES[2]}:sms"]  # the last group's sends run too late
     sms = [row.due_at for row in rows if (row.channel, row.status) == ("sms", "planned")]
     assert len(sms) == 3 * 2 * 6 + 3 and len(set(sms)) == len(sms)  # a slot each, shared
+
+
+def test_the_first_groups_count_is_as_of_before_its_own_write_however_late_it_runs(
+        app, monkeypatch):
+    # The first group is written while it is counted. A count that only runs once that
+    # write has committed must still count what the write planned: the next group's sends
+    # follow it (found counting nothing, they shared the first group's send slots).
+    _world()
+    serial = plan(NOW, day=DAY, connections=1)
+    db.session.commit()
+    expected = _outcome()
+    _forget_the_plan()
+    real, first = candidates.candidate_counts, []
+
+    def after_the_write(location_ids, *args, **kwargs):
+        if not first:
+            first.append(location_ids)
+            watcher = services.pg_connect(app.config["DATABASE_URL"])
+            watcher.autocommit = True
+            with watcher.cursor() as cursor:
+                def written():
+                    cursor.execute("SELECT count(*) FROM plan_runs WHERE location_id = ANY(%s)",
+                                   (list(location_ids),))
+                    return cursor.fetchone()[0]
+                services.wait_until(written, timeout=30, what="the first group's write")
+            watcher.close()
+        return real(location_ids, *args, **kwargs)
+
+    monkeypatch.setattr(candidates, "candidate_counts", after_the_write)
+    parallel = plan(NOW, day=DAY, connections=2)
+    db.session.rollback()
+    assert first and _outcome() == expected
+    assert dict(parallel.counts) == dict(serial.counts)
 
 
 def test_a_crash_between_groups_leaves_whole_groups_and_the_next_plan_plans_the_rest(
