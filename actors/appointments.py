@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from actors.clinic_settings import held_until
 from actors.delivery import enqueue_send
-from actors.upsert import insert_many_ignoring_conflict
 from db import (
     Appointment,
     Location,
@@ -31,6 +30,7 @@ from db import (
     utcnow,
 )
 from db.changes import record_change
+from db.upsert import insert_many_ignoring_conflict
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from sqlalchemy import and_, func, or_, select
 
 from actors.delivery import enqueue_send
 from actors.outbound_webhook import enqueue_delivery, give_up_time
-from actors.upsert import insert_ignoring_conflict
 from db import (
     Appointment,
     Kind,
@@ -32,6 +31,7 @@ from db import (
     db,
 )
 from db.responses import EVENT_TYPES
+from db.upsert import insert_ignoring_conflict
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ data, dead letters) calls ``raise_condition``; the alerting actors decide when t
 Repeats only bump the count, so a storm of failures stays one row.
 """
 from sqlalchemy import JSON, Integer, String, Text, select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import UTCDateTime, db, utcnow
+from db.upsert import insert_ignoring_conflict
 
 MAX_SAMPLES = 10
 
@@ -47,10 +47,10 @@ def raise_condition(key: str, kind: str, summary: str, *, sample_ids=(), count: 
     # Created first if new, ON CONFLICT DO NOTHING: of two raisers of a new key at once (a
     # zone's parts planned on two connections), the second waits for the first's row and
     # counts on it, instead of failing on the unique key.
-    db.session.execute(postgresql.insert(Alert).values(
-        key=key, kind=kind, status="open", summary=summary, count=0, sample_ids=[],
-        first_seen_at=now, last_seen_at=now, notified_count=0,
-    ).on_conflict_do_nothing(index_elements=["key"]))
+    insert_ignoring_conflict(Alert, {
+        "key": key, "kind": kind, "status": "open", "summary": summary, "count": 0,
+        "sample_ids": [], "first_seen_at": now, "last_seen_at": now, "notified_count": 0,
+    }, "key")
     alert = db.session.execute(select(Alert).where(Alert.key == key).with_for_update()
                                ).scalar_one()
     if alert.status == "resolved":

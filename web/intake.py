@@ -11,8 +11,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from actors.appointments import apply_appointment_update
 from actors.constraints import column_length
 from actors.schemas import AppointmentEventSchema
-from actors.upsert import insert_ignoring_conflict
 from db import InboundEvent, db
+from db.upsert import insert_ignoring_conflict
 from web import json_body
 
 MAX_BODY_BYTES = 64 * 1024

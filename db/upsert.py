@@ -1,7 +1,7 @@
-"""INSERT ... ON CONFLICT DO NOTHING for the upserts of upstream records."""
+"""INSERT ... ON CONFLICT DO NOTHING: upstream records, replies, a new alert key."""
 from sqlalchemy.dialects import postgresql
 
-from db import db
+from db.base import db
 
 
 def insert_ignoring_conflict(model, values: dict, *unique_columns: str) -> bool:
