@@ -1,8 +1,8 @@
 """Planning zone groups on parallel connections: one INSERT runs on one PostgreSQL core.
 
-A plan of several groups (the US zones of a million appointments: five groups, each in two
-or three parts of 70,000-100,000 rows, ``actors.reminders.parts``; a part is planned as a
-group) runs them ``CONNECTIONS`` at a time, each group in a transaction of its own on its
+A plan of several groups (the US zones of a million appointments: five statements of about
+200,000 rows; a single zone's big day in parts, ``actors.reminders.parts``, each planned as
+a group) runs them ``CONNECTIONS`` at a time, each group in a transaction of its own on its
 own connection, then returns; the caller's own transaction writes nothing.
 
 The send times are the ones a plan one group after the other gives. The rate is shared by

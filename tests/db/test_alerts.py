@@ -4,6 +4,7 @@ import threading
 from sqlalchemy import select
 
 from db import Alert, db, raise_condition
+from tests import services
 
 
 def test_two_first_raisers_of_a_key_at_once_make_one_alert_counting_both(app):
@@ -27,8 +28,16 @@ def test_two_first_raisers_of_a_key_at_once_make_one_alert_counting_both(app):
     raise_condition("reminder-overflow:k", "reminder-overflow", "first", count=3)
     db.session.flush()
     first_raised.set()
-    # The second raiser waits for this uncommitted row instead of inserting its own.
-    assert not second_done.wait(0.5)
+    # The second raiser waits for this uncommitted row (a lock wait) before it commits.
+    watcher = services.pg_connect(app.config["DATABASE_URL"])
+    watcher.autocommit = True
+    with watcher.cursor() as cursor:
+        def waiting():
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                           "AND datname = current_database()")
+            return cursor.fetchone()[0]
+        services.wait_until(lambda: waiting() or second_done.is_set(), what="the second raiser")
+    watcher.close()
     db.session.commit()
     thread.join(10)
     assert failures == []
