@@ -10,6 +10,8 @@ too, without end and without using up the message's retries: the outage is not t
 message's fault, and it must not send the message to the dead-letter queue
 (docs/architecture.md, "Crashes and outages").
 """
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 import dramatiq
@@ -23,6 +25,9 @@ from db import utcnow
 #: The longest wait between two tries while the database is unreachable.
 OUTAGE_MAX_BACKOFF_MS = 10_000
 _OUTAGES = "outage_retries"  # a message option: the tries the database was away for
+#: The options of the reminder a batch message is sending now (actors.batches), read and
+#: written in place of the batch message's own.
+_OWN_OPTIONS: ContextVar[dict | None] = ContextVar("own_message_options", default=None)
 
 
 class DatabaseUnavailable(dramatiq.Retry):
@@ -35,7 +40,21 @@ def database_unavailable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+@contextmanager
+def own_message(options: dict):
+    """Inside, every retry decision reads and counts in ``options`` instead of the current
+    message's: a reminder sent from a batch retries as if it had been its own message."""
+    token = _OWN_OPTIONS.set(options)
+    try:
+        yield
+    finally:
+        _OWN_OPTIONS.reset(token)
+
+
 def _options() -> dict:
+    own = _OWN_OPTIONS.get()
+    if own is not None:
+        return own
     message = CurrentMessage.get_current_message()
     return message.options if message is not None else {}
 

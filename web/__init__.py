@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     Migrate(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "db", "migrations"))
 
     import actors.alerts
+    import actors.batches  # reminders several to a message
     import actors.delivery
     import actors.etl
     import actors.outbound_webhook

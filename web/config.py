@@ -37,6 +37,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _reminders_per_message(value: str) -> int:
+    number = _positive_int(value)
+    if number > 100:  # a message's sends run one after another: keep a message short
+        raise ValueError("expected a whole number from 1 to 100")
+    return number
+
+
 def _positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
@@ -243,6 +250,9 @@ SETTINGS: list[Setting] = [
             doc="due reminders moved to queued per transaction by the tick"),
     Setting("DISPATCH_ENQUEUE_THREADS", 4, _positive_int,
             doc="threads the tick publishes reminders with (one broker confirm each at a time)"),
+    Setting("REMINDERS_PER_MESSAGE", 10, _reminders_per_message,
+            doc="reminders of one channel the tick puts in one broker message (1 to 100; 1 is "
+                "a message per reminder), sent one after another by one worker thread"),
     Setting("SCHEDULER_LOCK_RETRY_SECONDS", 5.0, _positive_float,
             doc="how often a standby scheduler tries to take over the scheduler lock"),
     Setting("SCHEDULER_LOCK_CHECK_SECONDS", 5.0, _positive_float,

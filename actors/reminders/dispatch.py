@@ -12,7 +12,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from actors.delivery import SEND_ACTORS, send_options
+from actors.batches import messages
 from actors.pauses import not_paused
 from db import Notification, db, move_many
 
@@ -20,16 +20,18 @@ log = logging.getLogger(__name__)
 
 
 def publish(app, rows) -> None:
-    """Send one message per (id, channel) row, from several threads (one confirm each)."""
-    options = {queue: send_options(app.config, queue) for queue in SEND_ACTORS}
+    """Send the messages that carry these (id, queue) rows (actors.batches: reminders
+    ``REMINDERS_PER_MESSAGE`` to a message), from several threads (one confirm each)."""
     threads = app.config["DISPATCH_ENQUEUE_THREADS"]
+    outgoing = messages(app.config, rows)
 
-    def send(row):
-        SEND_ACTORS[row[1]].send_with_options(args=(row[0],), **options[row[1]])
+    def send(message):
+        send_actor, args, options = message
+        send_actor.send_with_options(args=args, **options)
 
-    if len(rows) < 50 or threads == 1:
-        for row in rows:
-            send(row)
+    if len(outgoing) < 50 or threads == 1:
+        for message in outgoing:
+            send(message)
         return
     # A pool that lives as long as the app: the broker keeps one channel per thread.
     pool = app.extensions.get("reminder_publishers")
@@ -38,8 +40,8 @@ def publish(app, rows) -> None:
             max_workers=threads, thread_name_prefix="reminder-publish")
     # One task per thread, each its stripe of the batch (still in due order): a thread pool
     # ignores map's chunksize, and a future per message cost more than its publish did.
-    list(pool.map(lambda stripe: [send(row) for row in stripe],
-                  [rows[i::threads] for i in range(threads)]))
+    list(pool.map(lambda stripe: [send(message) for message in stripe],
+                  [outgoing[i::threads] for i in range(threads)]))
 
 
 def release_held(now: datetime, *, batch_size: int) -> int:

@@ -5,10 +5,12 @@ import logging
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
+import dramatiq
 import pytest
 from dramatiq.errors import ConnectionClosed
 from sqlalchemy import select
 
+from actors.batches import BATCH_ACTORS
 from actors.delivery import SEND_ACTORS
 from actors.reminders.plan import plan
 from actors.reminders.tick import reminder_tick, run_tick
@@ -23,13 +25,17 @@ def broker_away(monkeypatch):
     def refuse(*args, **kwargs):
         raise ConnectionClosed(OSError("connection refused"))
 
-    for actor in SEND_ACTORS.values():
+    for actor in (*SEND_ACTORS.values(), *BATCH_ACTORS.values()):
         monkeypatch.setattr(actor, "send_with_options", refuse)
     return monkeypatch
 
 
 def _waiting(broker, queue: str) -> int:
-    return broker.queues[queue].qsize() if queue in broker.queues else 0
+    """Notifications waiting on ``queue``: reminders go several to a message."""
+    if queue not in broker.queues:
+        return 0
+    carried = [dramatiq.Message.decode(data).args[0] for data in list(broker.queues[queue].queue)]
+    return sum(len(ids) if isinstance(ids, list) else 1 for ids in carried)
 
 
 def test_change_notice_committed_while_rabbitmq_was_away_is_re_enqueued(

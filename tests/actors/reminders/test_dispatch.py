@@ -1,4 +1,4 @@
-"""Publishing a dispatched batch: every row one message on its channel's queue."""
+"""Publishing a dispatched batch: every row carried once, on its channel's queue."""
 import dramatiq
 
 from actors.reminders.dispatch import publish
@@ -9,8 +9,9 @@ def published(broker, queue: str) -> list[int]:
                   for data in list(broker.queues[queue].queue))
 
 
-def test_a_batch_published_from_several_threads_is_one_message_per_row(make_app):
-    app = make_app(DISPATCH_ENQUEUE_THREADS=4)
+def test_one_reminder_per_message_published_from_several_threads_is_one_message_per_row(
+        make_app):
+    app = make_app(DISPATCH_ENQUEUE_THREADS=4, REMINDERS_PER_MESSAGE=1)
     broker = app.extensions["dramatiq"]
     broker.flush_all()
     rows = [(i, "email" if i % 3 == 0 else "sms") for i in range(1, 123)]  # not a multiple of 4
