@@ -27,7 +27,10 @@ from tests import services
 
 #: ``bare-urllib3`` is the bare actor posting through urllib3 as the system's Twilio client
 #: does (bench/work.py): the ratio against it is the framework's, not the HTTP client's.
-SYSTEMS = ("notifier", "bare", "bare-urllib3", "celery", "pika")
+#: ``notifier-single`` is the system with one reminder per message (REMINDERS_PER_MESSAGE=1),
+#: message for message what the peers do; ``notifier`` is what ships (10 to a message).
+SYSTEMS = ("notifier", "notifier-single", "bare", "bare-urllib3", "celery", "pika")
+NOTIFIERS = ("notifier", "notifier-single")
 PROCESSES = 2
 PUBLISH_THREADS = 8
 ROOT = harness.ROOT
@@ -113,6 +116,9 @@ def system_env(system: str, database_url: str, broker_url: str, provider, concur
     """The environment of ``system``'s worker processes."""
     if system == "notifier":
         return notifier_env(database_url, broker_url, provider, concurrency)
+    if system == "notifier-single":
+        return {**notifier_env(database_url, broker_url, provider, concurrency),
+                "REMINDERS_PER_MESSAGE": "1"}
     env = peer_env(database_url, broker_url, provider, concurrency)
     if system == "bare-urllib3":
         env["BENCH_HTTP"] = "urllib3"  # bench/work.py posts through urllib3's pool
@@ -121,7 +127,7 @@ def system_env(system: str, database_url: str, broker_url: str, provider, concur
 
 def worker_commands(system: str, concurrency: int, gevent: bool) -> list[list[str]]:
     dramatiq_bin = str(VENV_BIN / ("dramatiq-gevent" if gevent else "dramatiq"))
-    if system == "notifier":
+    if system in NOTIFIERS:
         # What ships: the Procfile's worker command, its model from WORKER_MODEL (env(1)
         # and the launcher both exec, so the process measured is Dramatiq's own).
         model = "gevent" if gevent else "threads"
@@ -193,7 +199,7 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
     seed.reset(database_url)
     # The system's own dispatch moves planned rows to queued and publishes them.
     seed.due_sms_reminders(database_url, count,
-                           status="planned" if system == "notifier" else "queued")
+                           status="planned" if system in NOTIFIERS else "queued")
     ids = seed.notification_ids(database_url)
     env = system_env(system, database_url, broker_url, provider, concurrency)
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -214,7 +220,7 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
             t0 = json.loads(out.stdout.strip().splitlines()[-1])["t0"]
         elif system == "pika":
             raw_pika.publish(broker_url, ids, PUBLISH_THREADS)
-        elif system == "notifier":
+        elif system in NOTIFIERS:
             dispatch_all(env)
         else:
             publish_dramatiq(broker_url, "bare_send", ids, {})
@@ -269,7 +275,8 @@ def _ratios(results: harness.Results, name: str, systems) -> None:
     if "notifier" not in systems:
         return
     mine = results.figures[f"{name} notifier msg/s"].samples
-    goals = {"celery": ">= 2", "bare": ">= 1", "bare-urllib3": "", "pika": ">= 0.5"}
+    goals = {"celery": ">= 2", "bare": ">= 1", "bare-urllib3": "", "pika": ">= 0.5",
+             "notifier-single": ""}
     for peer in systems:
         if peer == "notifier":
             continue
