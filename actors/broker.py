@@ -82,12 +82,19 @@ def build_broker(app) -> dramatiq.Broker:
     return broker
 
 
-def init_broker(app) -> dramatiq.Broker:
-    """Create the app's broker, make it Dramatiq's global one and bind every actor to it."""
-    broker = build_broker(app)
+def bind_actors(broker: dramatiq.Broker) -> None:
+    """Make ``broker`` Dramatiq's global one and the one every actor sends through (a
+    process with several apps, as the benchmark has, binds the one it is about to use)."""
     dramatiq.set_broker(broker)
     for declared in list(registry.actors.values()):
         declared.broker = broker
+
+
+def init_broker(app) -> dramatiq.Broker:
+    """Create the app's broker, make it Dramatiq's global one and bind every actor to it."""
+    broker = build_broker(app)
+    bind_actors(broker)
+    for declared in list(registry.actors.values()):
         broker.declare_actor(declared)
     for queue in QUEUES:
         broker.declare_queue(queue)

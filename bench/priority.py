@@ -19,6 +19,7 @@ from bench.sending import (
     Provider,
     dispatch_all,
     free_port,
+    notifier_app,
     notifier_env,
     worker_commands,
 )
@@ -72,7 +73,7 @@ def run_once(*, backlog: int, webhooks: int, per_second: float, latency: float,
             for i in range(webhooks):  # the appointments exist before the clock starts
                 body, headers = _event(i, "appointment.created", 9, created_at)
                 requests.post(url, data=body, headers=headers, timeout=30).raise_for_status()
-            drainer = threading.Thread(target=dispatch_all, args=(env,))
+            drainer = threading.Thread(target=dispatch_all, args=(notifier_app(env),))
             drainer.start()
             answered = {}
             start = time.monotonic()

@@ -176,16 +176,23 @@ def publish_dramatiq(broker_url: str, actor_name: str, ids: list[int], options: 
 _apps: dict = {}
 
 
-def dispatch_all(env: dict) -> int:
-    """The system's own dispatch (actors.reminders.dispatch), as the tick runs it."""
-    from actors.reminders.dispatch import dispatch
-    from db import db, utcnow
+def notifier_app(env: dict):
+    """The app the system's dispatch runs in for ``env``, its actors bound to its broker (the
+    actors are the process's: the last app made would otherwise receive every publish)."""
+    from actors.broker import bind_actors
     from web import create_app
     from web.config import settings_from_env
     key = env["BROKER_URL"]
     if key not in _apps:  # one app per vhost: its broker keeps one channel per thread
         _apps[key] = create_app(settings_from_env(env))
-    app = _apps[key]
+    bind_actors(_apps[key].extensions["dramatiq"])
+    return _apps[key]
+
+
+def dispatch_all(app) -> int:
+    """The system's own dispatch (actors.reminders.dispatch), as the tick runs it."""
+    from actors.reminders.dispatch import dispatch
+    from db import db, utcnow
     with app.app_context():
         try:
             return dispatch(utcnow())
@@ -211,6 +218,7 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
         if on_ready:
             on_ready(workers)
         probe = services.pg_connect(database_url)
+        app = notifier_app(env) if system in NOTIFIERS else None  # made before the clock
         cpu0, machine0 = harness.tree_cpu_seconds(workers), harness.machine_cpu_seconds()
         t0 = time.time()
         if system == "celery":
@@ -221,7 +229,7 @@ def run_once(system: str, *, database_url: str, broker_url: str, provider: Provi
         elif system == "pika":
             raw_pika.publish(broker_url, ids, PUBLISH_THREADS)
         elif system in NOTIFIERS:
-            dispatch_all(env)
+            dispatch_all(app)
         else:
             publish_dramatiq(broker_url, "bare_send", ids, {})
         published = time.time()

@@ -11,7 +11,7 @@ import sentry_sdk
 from dramatiq.middleware import CurrentMessage
 
 from actors.delivery import send_priority
-from actors.retries import next_delay_ms, outage_retry
+from actors.retries import next_delay_ms, outage_retry, own_message
 from db import db, utcnow
 from tests.actors.alerts.support import MemoryTransport
 from tests.actors.test_delivery import change, notification
@@ -116,3 +116,19 @@ def test_waiting_for_another_attempts_lease_does_not_use_up_retries(app, client)
     finally:
         _as_current(None)
     assert message.options["retries"] == 2  # the middleware's +1 brings it back to 3
+
+
+def test_a_reminder_of_a_batch_counts_its_retries_in_its_own_options_not_the_batchs(app):
+    batch = send_priority.message_with_options(args=([1, 2],), retries=5, min_backoff=100,
+                                               max_backoff=400)
+    own = {"retries": 0, "min_backoff": 60_000, "max_backoff": 60_000}
+    _as_current(batch)
+    try:
+        with own_message(own):
+            assert next_delay_ms() >= 30_000  # its own backoff, not the batch's 100-400 ms
+            outage_retry("send")
+        assert 100 <= next_delay_ms() <= 400  # outside, the batch's own again
+    finally:
+        _as_current(None)
+    assert own["retries"] == -1 and own["outage_retries"] == 1
+    assert batch.options["retries"] == 5 and "outage_retries" not in batch.options
