@@ -1,24 +1,14 @@
 """Reminders several to a broker message: each still sent once, retried alone, never lost."""
-from datetime import time as clock
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import dramatiq
 import pytest
-from sqlalchemy import select
 
 from actors import delivery
 from actors.batches import messages, send_email_reminders, send_sms_reminders
 from actors.reminders.dispatch import dispatch, publish
-from actors.reminders.plan import plan
 from db import Notification, Patient, db, utcnow
-from tests.actors.reminders.support import (
-    booking,
-    clinic,
-    midday_zone,
-    open_window_config,
-    patient,
-)
+from tests.actors.reminders.support import open_window_config, planned_due_now
 from tests.conftest import drain
 
 
@@ -38,21 +28,6 @@ def twilio(fake_providers):
 
 def queued(broker, queue: str) -> list[dramatiq.Message]:
     return [dramatiq.Message.decode(data) for data in list(broker.queues[queue].queue)]
-
-
-def due_reminders(count: int, channel: str = "sms") -> list[int]:
-    """``count`` reminders planned and due now; their ids in due order."""
-    now = utcnow()
-    zone = midday_zone(now)
-    location = clinic("L-1", zone)
-    day = now.astimezone(ZoneInfo(zone)).date() + timedelta(days=3)
-    for n in range(count):
-        booking(location, patient(channel), day, clock(9, n))
-    db.session.commit()
-    plan(now - timedelta(minutes=1))
-    db.session.commit()
-    return list(db.session.scalars(select(Notification.id).order_by(Notification.due_at,
-                                                                    Notification.id)))
 
 
 def phone_of(notification_id: int) -> str:
@@ -104,7 +79,7 @@ def test_a_dispatch_from_several_threads_carries_every_reminder_once_in_due_orde
 
 
 def test_every_reminder_of_a_dispatched_batch_is_sent_once(app, twilio):
-    ids = due_reminders(10)
+    ids = planned_due_now(10, "sms")
     assert dispatch(utcnow()) == 10
     broker = app.extensions["dramatiq"]
     assert [len(m.args[0]) for m in queued(broker, "sms")] == [4, 4, 2]
@@ -115,7 +90,7 @@ def test_every_reminder_of_a_dispatched_batch_is_sent_once(app, twilio):
 
 def test_email_reminders_are_batched_on_the_email_queue(app, fake_providers):
     _, smtp = fake_providers
-    ids = due_reminders(5, "email")
+    ids = planned_due_now(5, "email")
     dispatch(utcnow())
     assert [(m.actor_name, m.args) for m in queued(app.extensions["dramatiq"], "email")] == [
         ("send_email_batch", (ids[:4],)), ("send_email", (ids[4],))]
@@ -124,7 +99,7 @@ def test_email_reminders_are_batched_on_the_email_queue(app, fake_providers):
 
 
 def test_a_throttled_reminder_is_retried_alone_while_the_rest_of_its_batch_goes(app, twilio):
-    ids = due_reminders(4)
+    ids = planned_due_now(4, "sms")
     dispatch(utcnow())
     app.extensions["dramatiq"].flush_all()
     twilio.fail(phone_of(ids[1]), status=429, code=20429, times=1)
@@ -141,7 +116,7 @@ def test_a_throttled_reminder_is_retried_alone_while_the_rest_of_its_batch_goes(
 
 
 def test_a_reminder_whose_lease_is_held_waits_alone_without_using_a_retry(app, twilio):
-    ids = due_reminders(3)
+    ids = planned_due_now(3, "sms")
     dispatch(utcnow())
     app.extensions["dramatiq"].flush_all()
     held = db.session.get(Notification, ids[0])
@@ -155,7 +130,7 @@ def test_a_reminder_whose_lease_is_held_waits_alone_without_using_a_retry(app, t
 
 
 def test_a_permanent_failure_fails_that_reminder_only_and_is_not_retried(app, twilio):
-    ids = due_reminders(3)
+    ids = planned_due_now(3, "sms")
     dispatch(utcnow())
     app.extensions["dramatiq"].flush_all()
     twilio.fail(phone_of(ids[2]), status=400, code=21211)
@@ -170,7 +145,7 @@ def test_with_no_retries_left_a_failing_reminder_is_marked_failed_and_on_call_to
     broker = app.extensions["dramatiq"]
     broker.flush_all()
     with app.app_context():
-        ids = due_reminders(2)
+        ids = planned_due_now(2, "sms")
         dispatch(utcnow())
         broker.flush_all()
         twilio.fail(phone_of(ids[0]), status=503, code=20503, times=5)
@@ -184,7 +159,7 @@ def test_with_no_retries_left_a_failing_reminder_is_marked_failed_and_on_call_to
 
 
 def test_a_batch_redelivered_after_a_crash_sends_nothing_twice(app, twilio):
-    ids = due_reminders(4)
+    ids = planned_due_now(4, "sms")
     dispatch(utcnow())
     app.extensions["dramatiq"].flush_all()
     send_sms_reminders(ids[:2])  # the worker died after the first two
@@ -196,7 +171,7 @@ def test_a_batch_redelivered_after_a_crash_sends_nothing_twice(app, twilio):
 
 def test_an_unexpected_error_is_logged_without_patient_data_and_retried_alone(
         app, monkeypatch, caplog):
-    ids = due_reminders(2, "email")
+    ids = planned_due_now(2, "email")
     dispatch(utcnow())
     app.extensions["dramatiq"].flush_all()
 

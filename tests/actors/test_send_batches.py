@@ -1,22 +1,12 @@
 """Sends from many threads of one worker: bookkeeping shared, every guarantee kept."""
 from collections import Counter
-from datetime import time as clock
-from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, select
 
 from actors.reminders.dispatch import dispatch
-from actors.reminders.plan import plan
 from db import Notification, NotificationEvent, db, utcnow
-from tests.actors.reminders.support import (
-    booking,
-    clinic,
-    midday_zone,
-    open_window_config,
-    patient,
-)
+from tests.actors.reminders.support import open_window_config, planned_due_now
 from tests.conftest import running_worker, wait_for_commits
 
 
@@ -29,15 +19,7 @@ def app(make_app):
 
 
 def due_reminders(count: int, channel: str) -> None:
-    now = utcnow()
-    zone = midday_zone(now)
-    location = clinic("L-1", zone)
-    day = now.astimezone(ZoneInfo(zone)).date() + timedelta(days=3)
-    for n in range(count):
-        booking(location, patient(channel), day, clock(9 + n % 8, (n * 7) % 60))
-    db.session.commit()
-    plan(now - timedelta(minutes=1))
-    db.session.commit()
+    planned_due_now(count, channel)
     assert dispatch(utcnow()) == count
 
 

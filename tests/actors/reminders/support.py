@@ -3,7 +3,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
-from db import Appointment, Location, Patient, db
+from sqlalchemy import select
+
+from db import Appointment, Location, Notification, Patient, db, utcnow
 
 _numbers = count(1)
 
@@ -60,3 +62,21 @@ def today_in(tz: str, now: datetime) -> date:
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+def planned_due_now(count: int, channel: str) -> list[int]:
+    """``count`` reminders on ``channel`` planned in an open window and due now (one clinic
+    in the midday zone, one patient each); their ids in due order. Needs
+    ``open_window_config`` and a send rate that fits them in a minute."""
+    from actors.reminders.plan import plan  # the tests' support, not the planner's
+    now = utcnow()
+    zone = midday_zone(now)
+    location = clinic("L-1", zone)
+    day = today_in(zone, now) + days(3)
+    for n in range(count):
+        booking(location, patient(channel), day, time(9 + n % 8, (n * 7) % 60))
+    db.session.commit()
+    plan(now - timedelta(minutes=1))
+    db.session.commit()
+    return list(db.session.scalars(select(Notification.id)
+                                   .order_by(Notification.due_at, Notification.id)))
