@@ -34,14 +34,15 @@ def _send_each(queue: str, notification_ids) -> None:
         raise TypeError("a batch message carries a list of notification ids")
     options = send_options(current_app.config, queue)
     for notification_id in notification_ids:
-        alone = SEND_ACTORS[queue].message_with_options(args=(notification_id,), **options)
-        with own_message(alone.options):
+        own = dict(options)  # its message is made only if it has to leave the batch
+        with own_message(own):
             try:
                 deliver(notification_id)
             except Exception as error:  # this reminder's failure, not the batch's
                 if not isinstance(error, dramatiq.Retry):
                     log.exception("send failed; it will be retried on its own",
                                   extra={"notification_id": notification_id})
+                alone = SEND_ACTORS[queue].message_with_options(args=(notification_id,), **own)
                 _retry_alone(alone, error)
             finally:
                 db.session.remove()  # the next reminder starts from a clean session
@@ -79,8 +80,6 @@ def messages(config, rows) -> list[tuple[dramatiq.Actor, tuple, dict]]:
     every other row (``priority``) in its own."""
     per_message = config["REMINDERS_PER_MESSAGE"]
     options = {queue: send_options(config, queue) for queue in SEND_ACTORS}
-    if per_message == 1:
-        return [(SEND_ACTORS[queue], (i,), options[queue]) for i, queue in rows]
     out, batches = [], {queue: [] for queue in BATCH_ACTORS}
     for notification_id, queue in rows:
         if queue not in batches:
