@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from actors.bookkeeping import claim as claim_for_sending
-from actors.bookkeeping import record_sent
+from actors.bookkeeping import record_sent, record_sent_later, recorded
 from actors.broker import actor
 from actors.channels import ConsentError, PermanentError, RetryableError
 from actors.channels.failover import adapter_for, find_earlier
 from actors.claims import AttemptInProgress, Claim
 from actors.enqueue import enqueue_after_commit
+from actors.group_commit import Pending
 from actors.receipts import FINAL, accepted
 from actors.reminders.fallback import email_fallback
 from actors.retries import (
@@ -134,8 +135,29 @@ def _failed(notification_id: int, claim: Claim, provider: str, error: PermanentE
 
 
 def deliver(notification_id: int) -> None:
+    _handled(notification_id, _deliver, notification_id)
+
+
+def deliver_claimed(notification_id: int, claimed) -> tuple[Pending, str] | None:
+    """``deliver`` for one reminder of a batch message, claimed with the others of its batch
+    (``claimed``: what ``bookkeeping.claim_all`` gave for it). A provider's acceptance is
+    recorded with the process's next batch: returned are that record, to be waited for
+    (``wait_recorded``) before the message is acknowledged, and the provider (the batch
+    logs its sends, one line per provider)."""
+    return _handled(notification_id, _deliver, notification_id, claimed, later=True)
+
+
+def wait_recorded(notification_id: int, pending: Pending) -> bool:
+    """True once the answer is committed (a receipt may have recorded it first)."""
+    _handled(notification_id, recorded, pending)
+    return True
+
+
+def _handled(notification_id: int, step, *args, **kwargs):
+    """``step``, with a held lease or an unavailable database turned into this reminder's
+    retry (without using up a retry for the lease)."""
     try:
-        _deliver(notification_id)
+        return step(*args, **kwargs)
     except AttemptInProgress as busy:
         db.session.rollback()
         wait = max(1000, int((busy.until - utcnow()).total_seconds() * 1000))
@@ -162,43 +184,64 @@ def _cannot_be_asked(adapter) -> bool:
     return not hasattr(adapter, "find_sent") and adapter.provider not in PROVIDERS_WITH_RECEIPTS
 
 
-def _deliver(notification_id: int) -> None:
+#: ``_deliver`` claims the notification itself unless its batch already did.
+_CLAIM_NOW = object()
+
+
+def _deliver(notification_id: int, claimed=_CLAIM_NOW, *, later: bool = False):
     if not isinstance(notification_id, int):  # a malformed message: nothing to look up
         raise TypeError("a send message carries one notification id")
-    claim = claim_for_sending(notification_id)
+    fresh = claimed is _CLAIM_NOW
+    claim = claim_for_sending(notification_id) if fresh else claimed
+    if isinstance(claim, Exception):  # its claim's outcome, taken with its batch's
+        raise claim
     if claim is None:
-        return
+        return None
     adapter = adapter_for(claim.channel)  # the next provider while the first is failing
     if _cannot_be_asked(adapter):
         with _ONE_AT_A_TIME.setdefault(adapter.provider, threading.Lock()):
-            margin = timedelta(seconds=2 * current_app.config["PROVIDER_TIMEOUT_SECONDS"])
-            if utcnow() + margin >= claim.until:
-                # Waited so long for the others that the lease may run out mid-send, and a
-                # duplicate message would then send it too: try again after the lease.
-                raise AttemptInProgress(claim.until)
-            _attempt(notification_id, claim, adapter)
-    else:
-        _attempt(notification_id, claim, adapter)
+            _lease_left(claim)  # the others may have kept it waiting
+            # Recorded before the next one is sent: at most one message sent twice.
+            return _attempt(notification_id, claim, adapter, later=False)
+    if not fresh:
+        _lease_left(claim)  # behind the earlier reminders of its batch
+    return _attempt(notification_id, claim, adapter, later=later)
 
 
-def _attempt(notification_id: int, claim: Claim, adapter) -> None:
+def _lease_left(claim: Claim) -> None:
+    """So long has passed since the claim that the lease may run out mid-send, and another
+    attempt would then send it too: try again after the lease. A send may take two provider
+    timeouts (connect, read); a claim past half its lease is not sent on either, so that a
+    lease set short (tests) still lets a batch's first reminders go."""
+    config = current_app.config
+    margin = min(2 * config["PROVIDER_TIMEOUT_SECONDS"], config["SEND_LEASE_SECONDS"] / 2)
+    if utcnow() + timedelta(seconds=margin) >= claim.until:
+        raise AttemptInProgress(claim.until)
+
+
+def _attempt(notification_id: int, claim: Claim, adapter, *,
+             later: bool) -> tuple[Pending, str] | None:
     try:
         found = _find_sent(claim)
         if found is not None:
             _adopt(notification_id, claim, found)
-            return
+            return None
         message_id = _send(adapter, claim, notification_id)
     except RetryableError as error:
         _retry_later(notification_id, adapter.provider, error)
-        return
+        return None
     except PermanentError as error:
         _failed(notification_id, claim, adapter.provider, error)
-        return
-    # False when the receipt came first (matched by the id in its URL) and recorded it.
-    record_sent(notification_id, provider=adapter.provider, message_id=message_id,
-                segments=claim.rendered.segments)
+        return None
+    # A receipt may come first (matched by the id in its URL) and record it: either is fine.
+    answer = {"provider": adapter.provider, "message_id": message_id,
+              "segments": claim.rendered.segments}
+    if later:
+        return record_sent_later(notification_id, **answer), adapter.provider
+    record_sent(notification_id, **answer)
     log.info("sent", extra={"notification_id": notification_id, "channel": claim.channel,
                             "provider": adapter.provider})
+    return None
 
 
 def mark_retries_exhausted(message_data: dict, retry_info: dict) -> None:

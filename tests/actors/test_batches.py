@@ -3,8 +3,10 @@ from datetime import timedelta
 
 import dramatiq
 import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from actors import delivery
+from actors import bookkeeping, delivery
 from actors.batches import messages, send_email_reminders, send_sms_reminders
 from actors.reminders.dispatch import dispatch, publish
 from db import Notification, Patient, db, utcnow
@@ -86,6 +88,74 @@ def test_every_reminder_of_a_dispatched_batch_is_sent_once(app, twilio):
     drain(app)
     assert statuses(ids) == ["sent"] * 10
     assert sorted(len(twilio.sent_to(phone_of(i))) for i in ids) == [1] * 10
+
+
+def committed_statuses(ids) -> list[str]:
+    """As another connection sees them: what the batch committed, not its session's view."""
+    with db.engine.connect() as connection:
+        found = dict(connection.execute(select(Notification.id, Notification.status)
+                                        .where(Notification.id.in_(ids))).all())
+    return [found[i] for i in ids]
+
+
+def test_a_batch_claims_its_reminders_together_and_commits_their_answers_before_it_returns(
+        app, twilio, monkeypatch, caplog):
+    ids = planned_due_now(4, "sms")
+    dispatch(utcnow())
+    app.extensions["dramatiq"].flush_all()
+    claimed, answered = [], []
+    for name, calls in (("claim_rows", claimed), ("record_rows", answered)):
+        def spy(items, real=getattr(bookkeeping, name), calls=calls):
+            calls.append(len(items))
+            return real(items)
+        monkeypatch.setattr(bookkeeping, name, spy)
+    caplog.set_level("INFO", logger="actors.batches")
+    send_sms_reminders(ids)
+    assert claimed == [4]  # one claim transaction for the message, not one per reminder
+    assert answered == [4]  # answers gathered as it went, written once
+    assert committed_statuses(ids) == ["sent"] * 4
+    (line,) = [r for r in caplog.records if r.getMessage() == "reminders sent"]
+    assert (line.notification_ids, line.channel, line.provider) == (ids, "sms", "twilio")
+
+
+def test_a_reminder_whose_answer_could_not_be_recorded_is_retried_alone_not_sent_twice(
+        app, twilio, monkeypatch):
+    ids = planned_due_now(3, "sms")
+    dispatch(utcnow())
+    broker = app.extensions["dramatiq"]
+    broker.flush_all()
+    real = bookkeeping.record_rows
+
+    def database_gone(items):
+        monkeypatch.setattr(bookkeeping, "record_rows", real)
+        raise OperationalError("UPDATE notifications", {}, Exception("server closed"))
+
+    monkeypatch.setattr(bookkeeping, "record_rows", database_gone)
+    send_sms_reminders(ids)
+    assert committed_statuses(ids) == ["sending"] * 3  # sent, but not yet recorded
+    retried = queued(broker, "sms.DQ")
+    assert sorted(m.args[0] for m in retried) == ids
+    assert all(m.actor_name == "send_sms" for m in retried)
+    assert twilio.requests == 3
+
+
+def test_a_claimed_reminder_is_not_sent_once_its_lease_may_run_out_before_the_answer(
+        app, twilio, monkeypatch):
+    ids = planned_due_now(2, "sms")
+    dispatch(utcnow())
+    app.extensions["dramatiq"].flush_all()
+    real = bookkeeping.claim_all
+
+    def slow_batch(notification_ids):  # as if the first reminder's send took most of the lease
+        claims = real(notification_ids)
+        return [claims[0], claims[1]._replace(until=utcnow() + timedelta(seconds=1))]
+
+    monkeypatch.setattr("actors.batches.claim_all", slow_batch)
+    send_sms_reminders(ids)
+    assert committed_statuses(ids) == ["sent", "sending"]
+    assert twilio.requests == 1
+    (waiting,) = queued(app.extensions["dramatiq"], "sms.DQ")
+    assert (waiting.args, waiting.options["retries"]) == ((ids[1],), 0)  # waits, no retry used
 
 
 def test_email_reminders_are_batched_on_the_email_queue(app, fake_providers):

@@ -86,3 +86,72 @@ def test_batches_are_no_larger_than_max_size():
     for thread in threads:
         thread.join(5)
     assert sum(sizes) == 10 and max(sizes) == 3
+
+
+def test_an_item_put_without_waiting_goes_with_the_next_batch_and_its_wait_writes_nothing_more():
+    batches = []
+    group = GroupCommit(lambda items: batches.append(list(items)) or [i * 2 for i in items])
+    early = group.put(1)
+    assert batches == []  # nobody waits for it yet: nothing is written for it alone
+    assert group.submit(2) == 4
+    assert batches == [[1, 2]]
+    assert group.wait(early) == 2
+    assert batches == [[1, 2]]
+
+
+def test_an_item_nobody_else_writes_is_written_by_its_own_wait():
+    batches = []
+    group = GroupCommit(lambda items: batches.append(list(items)) or list(items))
+    pending = [group.put(n) for n in range(3)]
+    assert [group.wait(p) for p in pending] == [0, 1, 2]
+    assert batches == [[0, 1, 2]]
+
+
+def test_the_writers_role_goes_to_a_waiting_thread_never_to_an_item_whose_thread_is_away():
+    batches, first_started, release = [], threading.Event(), threading.Event()
+
+    def run(items):
+        batches.append(list(items))
+        if len(batches) == 1:
+            first_started.set()
+            release.wait(5)
+        return list(items)
+
+    group = GroupCommit(run)
+    leader = threading.Thread(target=group.submit, args=("first",))
+    leader.start()
+    first_started.wait(5)
+    away = group.put("away")  # its thread goes on sending; it does not wait
+    waiter_result = {}
+    waiter = threading.Thread(target=lambda: waiter_result.update(r=group.submit("waiting")))
+    waiter.start()
+    while len(group._waiting) < 2:
+        time.sleep(0.001)
+    release.set()
+    waiter.join(5)
+    leader.join(5)
+    # Handed to "away" the role would sit unused and "waiting" would hang.
+    assert not waiter.is_alive() and waiter_result == {"r": "waiting"}
+    assert batches == [["first"], ["away", "waiting"]]
+    assert group.wait(away) == "away"
+
+
+def test_after_a_write_with_only_absent_items_left_the_next_wait_writes_them():
+    batches, first_started, release = [], threading.Event(), threading.Event()
+
+    def run(items):
+        batches.append(list(items))
+        if len(batches) == 1:
+            first_started.set()
+            release.wait(5)
+        return list(items)
+
+    group = GroupCommit(run)
+    leader = threading.Thread(target=group.submit, args=("first",))
+    leader.start()
+    first_started.wait(5)
+    away = group.put("away")
+    release.set()
+    leader.join(5)
+    assert group.wait(away) == "away"
+    assert batches == [["first"], ["away"]]
