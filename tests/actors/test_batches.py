@@ -98,6 +98,14 @@ def committed_statuses(ids) -> list[str]:
     return [found[i] for i in ids]
 
 
+def counting(write, calls: list):
+    """``write`` (a bookkeeping statement), noting how many items each call took."""
+    def spy(items):
+        calls.append(len(items))
+        return write(items)
+    return spy
+
+
 def test_a_batch_claims_its_reminders_together_and_commits_their_answers_before_it_returns(
         app, twilio, monkeypatch, caplog):
     ids = planned_due_now(4, "sms")
@@ -105,10 +113,7 @@ def test_a_batch_claims_its_reminders_together_and_commits_their_answers_before_
     app.extensions["dramatiq"].flush_all()
     claimed, answered = [], []
     for name, calls in (("claim_rows", claimed), ("record_rows", answered)):
-        def spy(items, real=getattr(bookkeeping, name), calls=calls):
-            calls.append(len(items))
-            return real(items)
-        monkeypatch.setattr(bookkeeping, name, spy)
+        monkeypatch.setattr(bookkeeping, name, counting(getattr(bookkeeping, name), calls))
     caplog.set_level("INFO", logger="actors.batches")
     send_sms_reminders(ids)
     assert claimed == [4]  # one claim transaction for the message, not one per reminder
