@@ -107,51 +107,49 @@ def test_an_item_nobody_else_writes_is_written_by_its_own_wait():
     assert batches == [[0, 1, 2]]
 
 
-def test_the_writers_role_goes_to_a_waiting_thread_never_to_an_item_whose_thread_is_away():
-    batches, first_started, release = [], threading.Event(), threading.Event()
+class FirstWriteHeld:
+    """A group whose first batch ("first", from a thread of its own) is held mid-write
+    until ``release()``: what arrives meanwhile queues behind it."""
 
-    def run(items):
-        batches.append(list(items))
-        if len(batches) == 1:
-            first_started.set()
-            release.wait(5)
+    def __init__(self):
+        self.batches, self._started, self._release = [], threading.Event(), threading.Event()
+        self.group = GroupCommit(self._run)
+        self.leader = threading.Thread(target=self.group.submit, args=("first",))
+        self.leader.start()
+        self._started.wait(5)
+
+    def _run(self, items):
+        self.batches.append(list(items))
+        if len(self.batches) == 1:
+            self._started.set()
+            self._release.wait(5)
         return list(items)
 
-    group = GroupCommit(run)
-    leader = threading.Thread(target=group.submit, args=("first",))
-    leader.start()
-    first_started.wait(5)
+    def release(self):
+        self._release.set()
+        self.leader.join(5)
+
+
+def test_the_writers_role_goes_to_a_waiting_thread_never_to_an_item_whose_thread_is_away():
+    held = FirstWriteHeld()
+    group = held.group
     away = group.put("away")  # its thread goes on sending; it does not wait
     waiter_result = {}
     waiter = threading.Thread(target=lambda: waiter_result.update(r=group.submit("waiting")))
     waiter.start()
     while len(group._waiting) < 2:
         time.sleep(0.001)
-    release.set()
+    held.release()
     waiter.join(5)
-    leader.join(5)
     # Handed to "away" the role would sit unused and "waiting" would hang.
     assert not waiter.is_alive() and waiter_result == {"r": "waiting"}
-    assert batches == [["first"], ["away", "waiting"]]
+    assert held.batches == [["first"], ["away", "waiting"]]
     assert group.wait(away) == "away"
 
 
 def test_after_a_write_with_only_absent_items_left_the_next_wait_writes_them():
-    batches, first_started, release = [], threading.Event(), threading.Event()
-
-    def run(items):
-        batches.append(list(items))
-        if len(batches) == 1:
-            first_started.set()
-            release.wait(5)
-        return list(items)
-
-    group = GroupCommit(run)
-    leader = threading.Thread(target=group.submit, args=("first",))
-    leader.start()
-    first_started.wait(5)
-    away = group.put("away")
-    release.set()
-    leader.join(5)
-    assert group.wait(away) == "away"
-    assert batches == [["first"], ["away"]]
+    held = FirstWriteHeld()
+    away = held.group.put("away")
+    held.release()
+    assert held.group.wait(away) == "away"
+    assert held.batches == [["first"], ["away"]]
