@@ -134,6 +134,35 @@ def test_late_start_plans_from_now_and_sends_are_spread_at_the_rate(make_app):
         assert sorted(due["email"]) == [0, 1, 2, 3, 4]
 
 
+def test_send_slots_follow_appointment_time_and_only_planned_rows_take_one(make_app):
+    # Booked out of time order, with rows that are not planned in between: an SMS opt-out,
+    # a cancelled appointment, a patient with no e-mail. Each channel's planned reminders
+    # are spaced at its rate in the order of their appointments, without gaps.
+    app = make_app(SMS_RATE_PER_SECOND=1.0, EMAIL_RATE_PER_SECOND=1.0)
+    with app.app_context():
+        loc = clinic("L-1", LONDON)
+        cast = [(time(15, 0), patient("both")), (time(9, 0), patient("sms", sms_opted_out=True)),
+                (time(11, 0), patient("both", email=None)), (time(8, 0), patient("email")),
+                (time(10, 0), patient("sms")), (time(12, 0), patient("both"))]
+        booked = {at: booking(loc, person, TARGET, at) for at, person in cast}
+        booking(loc, patient("both"), TARGET, time(9, 30), status="cancelled")
+        db.session.commit()
+        now = datetime(2026, 10, 29, 10, 0, tzinfo=UTC)
+        plan(now)
+        db.session.commit()
+        rows = reminders()
+        order = {channel: [at for at, appointment in sorted(booked.items())
+                           if rows.get((appointment.id, channel)) is not None
+                           and rows[(appointment.id, channel)].status == "planned"]
+                 for channel in ("sms", "email")}
+        assert order == {"sms": [time(10, 0), time(11, 0), time(12, 0), time(15, 0)],
+                         "email": [time(8, 0), time(12, 0), time(15, 0)]}
+        for channel, times in order.items():
+            sends = [(rows[(booked[at].id, channel)].due_at - now).total_seconds()
+                     for at in times]
+            assert sends == list(range(len(times)))
+
+
 def test_a_batch_that_cannot_fit_alerts_when_planned(make_app):
     # 40 SMS at 1/s need 40 s; a 1-minute window keeping half for retries leaves 30 s.
     app = make_app(SMS_RATE_PER_SECOND=1.0, REMINDER_WINDOW="09:00-09:01", RETRY_HEADROOM=0.5)
