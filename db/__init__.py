@@ -6,7 +6,13 @@ from db.changes import AppointmentChange  # noqa: F401 - registers appointment_c
 from db.clinic import Appointment, Location, Patient
 from db.clinic_settings import ClinicSettings  # noqa: F401 - registers clinic_settings
 from db.consent import ConsentChange, record_consent
-from db.creation import create_notifications, create_notifications_from, new_plan_runs
+from db.creation import (
+    create_notifications,
+    create_notifications_from,
+    key_taken,
+    mark_planned,
+    new_plan_runs,
+)
 from db.intake import InboundEvent
 from db.ledger import ClinicDay, DeliveryDay
 from db.notifications import Notification, NotificationEvent
@@ -56,7 +62,9 @@ __all__ = [
     "create_notifications",
     "create_notifications_from",
     "db",
+    "key_taken",
     "latest_template",
+    "mark_planned",
     "move_many",
     "new_plan_runs",
     "notification_history",

@@ -17,11 +17,14 @@ from datetime import date, datetime
 
 from sqlalchemy import Date, Integer, case, func, insert, literal, null, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 
 from db.base import UTCDateTime, db
 from db.notifications import Notification, NotificationEvent
 from db.plans import PlanRun
 
+#: The unique constraint that makes creation idempotent.
+DEDUPE_KEY = "uq_notifications_dedupe_key"
 #: What creation returns of each new row.
 RETURNED = ("id", "appointment_id", "kind", "channel", "status", "reason", "due_at",
             "plan_run_id")
@@ -45,6 +48,20 @@ def new_plan_runs(location_ids, local_date: date) -> PlanRuns:
     ids = db.session.scalars(text("SELECT nextval('plan_runs_id_seq') FROM generate_series(1, :n)"),
                              {"n": len(location_ids)}).all()
     return PlanRuns(local_date, dict(zip(location_ids, ids, strict=True)))
+
+
+def mark_planned(location_ids, local_date: date, *, source: str, now: datetime) -> None:
+    """Plan runs that planned nothing: a first plan of these clinics' day that created rows
+    with a reason only (suppressed, cancelled) is on record all the same, so that the next
+    plan of the day knows it is not the first (``actors.reminders.plan``)."""
+    db.session.execute(insert(PlanRun), [
+        {"at": now, "source": source, "location_id": location_id, "local_date": local_date,
+         "count": 0} for location_id in location_ids])
+
+
+def key_taken(error: IntegrityError) -> bool:
+    """Whether ``error`` is a notification's ``dedupe_key`` held already."""
+    return getattr(getattr(error.orig, "diag", None), "constraint_name", None) == DEDUPE_KEY
 
 
 def _runs(inserted, runs: PlanRuns, *, source: str, now: datetime):

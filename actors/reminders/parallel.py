@@ -6,7 +6,7 @@ a group) runs them ``CONNECTIONS`` at a time, each group in a transaction of its
 own connection, then returns; the caller's own transaction writes nothing.
 
 The send times are the ones a plan one group after the other gives. The rate is shared by
-every clinic (``plan._SendClock``): a group's first send slot follows the last one the
+every clinic (``send_clock.SendClock``): a group's first send slot follows the last one the
 earlier groups planned. So the groups' planned rows are counted (the selection without its
 sort, written nothing: ~10% of a group's statement), in parallel too, and a group is
 written once the counts of the groups before it are known; the first, which follows only
@@ -14,7 +14,10 @@ what is already planned, is written while the others are counted on its day's fi
 and the last, which no group follows, is counted only when its day was planned before. A
 group counted with nothing to write (a repeated tick) skips its statement. An appointment
 booked between a group's count and its statement gets a slot past the counted ones, which
-the next group's first send may share: a moment over the rate, nothing lost.
+the next group's first send may share: a moment over the rate, nothing lost. On a group's
+first plan of its day, its count, like its write (``plan._first_plan``), does not look each
+candidate's reminder up: none can exist but one moved in from a clinic planned before,
+whose slot then stays empty (a moment under the rate).
 
 A group in its own transaction is safe because planning is idempotent: a process killed
 after some groups committed leaves whole groups, each with its rows, plan runs, history
@@ -108,7 +111,8 @@ def plan_groups(groups, now, clock, *, source: str, byte_order: bool, connection
                 db.session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
                 db.session.execute(text("SELECT 1"))  # the snapshot is taken here
                 snapshot_taken.set()
-            return candidate_counts(list(group.ids), group.target, now, byte_order=byte_order)
+            return candidate_counts(list(group.ids), group.target, now, byte_order=byte_order,
+                                    existing=planned_before(group))
         return _on_own_connection(app, counted, commit=False)
 
     with ThreadPoolExecutor(max_workers=connections) as pool:

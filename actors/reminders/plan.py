@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import BigInteger, Float, case, cast, func, literal, null, select
+from sqlalchemy import BigInteger, case, cast, literal, null, select
 from sqlalchemy import text as sql_text
+from sqlalchemy.exc import IntegrityError
 
 from actors.clinic_settings import rules_by_location
 from actors.reminders import parallel, parts
@@ -39,14 +40,16 @@ from actors.reminders.candidates import (  # noqa: F401 - SKIP_REASON & co. are 
     unreachable_rules,
 )
 from actors.reminders.lock import lock_clinics
+from actors.reminders.send_clock import SendClock, due_at_slot
 from actors.reminders.window import Window, local_today, open_window, window_on
 from db import (
     Location,
-    Notification,
     Status,
     UTCDateTime,
     create_notifications_from,
     db,
+    key_taken,
+    mark_planned,
     new_plan_runs,
     raise_condition,
 )
@@ -90,58 +93,6 @@ class Group:
         return self.window.day + self.ahead
 
 
-class _SendClock:
-    """Where each channel's next free send slot is: the rate is shared by every clinic, so a
-    group's sends start after the last planned one, of an earlier tick or of this plan.
-
-    The database is asked once per channel and plan; after that the plan's own summaries
-    (or, planning in parallel, the groups' counts) say where it left off (asking again per
-    group cost a backward index scan over every row the plan had just written).
-    """
-
-    def __init__(self, rates: dict):
-        self.rates = rates
-        self.last: dict = {}
-
-    def bases(self, window: Window, now: datetime) -> dict:
-        start = max(window.start, now)
-        bases = {}
-        for channel, rate in self.rates.items():
-            if channel not in self.last:
-                # Backwards along ix_notifications_status_due_at: the first match is the latest.
-                self.last[channel] = db.session.scalar(
-                    select(Notification.due_at)
-                    .where(Notification.status == Status.PLANNED,
-                           Notification.kind == "reminder", Notification.channel == channel)
-                    .order_by(Notification.status.desc(), Notification.due_at.desc()).limit(1))
-            last = self.last[channel]
-            bases[channel] = max(start, last + timedelta(seconds=1 / rate)) if last else start
-        return bases
-
-    def planned(self, summary) -> None:
-        for channel, status, _, last_due in summary:
-            if status == Status.PLANNED and last_due is not None:
-                known = self.last.get(channel)
-                self.last[channel] = last_due if known is None else max(known, last_due)
-
-    def will_plan(self, bases: dict, counts: dict) -> None:
-        """``counts`` (per channel and status) planned from ``bases``: their last send time
-        computed by the database exactly as ``_rows`` computes it, so the next group's base is
-        the one a plan one group after the other would give."""
-        summary = []
-        for (channel, status), count in counts.items():
-            if status == Status.PLANNED and count:
-                last = db.session.scalar(select(_due(literal(bases[channel], UTCDateTime),
-                                                     literal(count), 1 / self.rates[channel])))
-                summary.append((channel, Status.PLANNED, count, last))
-        self.planned(summary)
-
-
-def _due(base, slot, spacing):
-    """The send time of ``slot`` (1, 2, ...) at ``spacing`` seconds from ``base``, in SQL."""
-    return base + func.make_interval(0, 0, 0, 0, 0, 0, cast((slot - 1) * spacing, Float))
-
-
 def _rows(candidates, window, now, bases, rates, runs):
     """The candidates as notification columns, each planned one at its slot of the rate and
     pointing at its clinic's plan run (``runs``; None: no run, each row its own history)."""
@@ -149,7 +100,7 @@ def _rows(candidates, window, now, bases, rates, runs):
     spacing = case((c.c.channel == "sms", 1 / rates["sms"]), else_=1 / rates["email"])
     base = case((c.c.channel == "sms", literal(bases["sms"], UTCDateTime)),
                 else_=literal(bases["email"], UTCDateTime))
-    due = case((c.c.status == Status.PLANNED, _due(base, c.c.slot, spacing)),
+    due = case((c.c.status == Status.PLANNED, due_at_slot(base, c.c.slot, spacing)),
                else_=literal(now, UTCDateTime))
     stamp = literal(now, UTCDateTime)
     run = cast(null(), BigInteger) if runs is None else case(
@@ -239,10 +190,15 @@ def plan_group(group: Group, now: datetime, bases: dict, *, dry_run: bool, sourc
     if not dry_run:
         lock_clinics(ids)
     if counted is None or any(counted.values()):
-        runs = None if dry_run else new_plan_runs(ids, target)
-        summary = _write(candidates(ids, target, now, skip_before=None, byte_order=byte_order),
-                         window, now, bases, rates, dry_run=dry_run, source=source,
-                         result=result, runs=runs)
+        def write(existing: bool):
+            return _write(candidates(ids, target, now, skip_before=None, byte_order=byte_order,
+                                     existing=existing),
+                          window, now, bases, rates, dry_run=dry_run, source=source,
+                          result=result, runs=None if dry_run else new_plan_runs(ids, target))
+        if dry_run or parallel.planned_before(group):
+            summary = write(existing=True)
+        else:
+            summary = _first_plan(group, write, now=now, source=source)
     for offset in range((target - window.day).days):
         passed = window.day + timedelta(days=offset)
         if passed - group.ahead >= local_today(now, group.zone):
@@ -261,6 +217,28 @@ def plan_group(group: Group, now: datetime, bases: dict, *, dry_run: bool, sourc
         _check_fit(group.tz, window, summary, rates, config["RETRY_HEADROOM"], result,
                    group.part)
     return result
+
+
+def _first_plan(group: Group, write, *, now: datetime, source: str) -> list:
+    """The first plan of ``group``'s day (no plan run of it yet): its candidates written
+    without looking each one's reminder up, since none can exist yet (the lookups were a
+    quarter of the statement, and of the counts before it, ``parallel``).
+
+    Except for an appointment moved in from a clinic whose day was planned before: its key
+    fails the statement, which is then written again with the lookups, from a savepoint.
+    A first plan that created rows with a reason only has no plan run to show for it: it is
+    recorded as one that planned nothing, or every later tick would fail first the same way.
+    """
+    try:
+        with db.session.begin_nested():
+            summary = write(existing=False)
+    except IntegrityError as error:
+        if not key_taken(error):
+            raise
+        summary = write(existing=True)
+    if summary and not any(status == Status.PLANNED and n for _, status, n, _ in summary):
+        mark_planned(group.ids, group.target, source=source, now=now)
+    return summary
 
 
 def _groups(now, day, location_ids, result) -> list[Group]:
@@ -305,7 +283,7 @@ def plan(now: datetime, *, day: date | None = None, location_ids=None, dry_run: 
     result = PlanResult()
     groups = _groups(now, day, location_ids, result)
     byte_order = keys_sort_by_bytes()
-    clock = _SendClock(rates)
+    clock = SendClock(rates)
     connections = 1 if dry_run else parallel.usable(groups, connections)
     if connections > 1:
         done = parallel.plan_groups(groups, now, clock, source=source, byte_order=byte_order,
