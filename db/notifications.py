@@ -56,7 +56,9 @@ class Notification(db.Model):
     # Why a notification ended where it did, in words for staff; never patient data.
     reason: Mapped[str | None] = mapped_column(String(200))
     segments: Mapped[int | None] = mapped_column(Integer)
-    fallback_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notifications.id"))
+    # The SMS an e-mail fallback stands in for. Checked by a trigger, not a foreign key
+    # (migration 0014): a key's check fired for every planned reminder, NULL or not.
+    fallback_of_id: Mapped[int | None] = mapped_column(BigId)
     # The plan run (db.plans) that created this reminder planned: its first history line.
     # No foreign key and no index: each would cost a check or an entry per planned row, and
     # the run is written by the same statement and never removed (append-only).
