@@ -44,7 +44,8 @@ class PlanRun(db.Model):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
     # The clinic-local date of the appointments the run planned reminders for.
     local_date = mapped_column(Date, nullable=False)
-    # How many reminders the run created planned (each points at this row).
+    # How many reminders the run created planned (each points at this row); 0 for a day's
+    # first plan that created rows with a reason only (db.creation.mark_planned).
     count: Mapped[int] = mapped_column(Integer)
 
 
