@@ -47,7 +47,7 @@ class SendClock:
 
     def will_plan(self, bases: dict, counts: dict) -> None:
         """``counts`` (per channel and status) planned from ``bases``: their last send time
-        computed by the database exactly as ``_rows`` computes it, so the next group's base is
+        computed by the database exactly as ``plan._rows`` computes it, so the next group's base is
         the one a plan one group after the other would give."""
         summary = []
         for (channel, status), count in counts.items():

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from db import Appointment, Location, Notification, Patient, db, utcnow
 
@@ -80,3 +80,18 @@ def planned_due_now(count: int, channel: str) -> list[int]:
     db.session.commit()
     return list(db.session.scalars(select(Notification.id)
                                    .order_by(Notification.due_at, Notification.id)))
+
+
+def engine_events(name: str, work) -> list:
+    """What the engine's ``name`` event saw while ``work()`` ran: each call's arguments."""
+    seen = []
+
+    def record(*args):
+        seen.append(args)
+
+    event.listen(db.engine, name, record)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, name, record)
+    return seen

@@ -1,11 +1,11 @@
 """A day's first plan writes its reminders without looking each up, and stays exact."""
 from datetime import UTC, date, datetime
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from actors.reminders.plan import plan
 from db import Appointment, Notification, PlanRun, db
-from tests.actors.reminders.support import booking, clinic, patient
+from tests.actors.reminders.support import booking, clinic, engine_events, patient
 
 LONDON = "Europe/London"
 TODAY, TARGET = date(2026, 10, 29), date(2026, 11, 1)
@@ -14,17 +14,8 @@ NOW = datetime(2026, 10, 29, 10, 0, tzinfo=UTC)  # 10:00 in London, its window o
 
 def _failed_statements(work) -> list[str]:
     """The statements PostgreSQL refused while ``work()`` ran (each one an error in its log)."""
-    failed = []
-
-    def refused(context):
-        failed.append(str(context.original_exception))
-
-    event.listen(db.engine, "handle_error", refused)
-    try:
-        work()
-    finally:
-        event.remove(db.engine, "handle_error", refused)
-    return failed
+    return [str(context.original_exception)
+            for context, in engine_events("handle_error", work)]
 
 
 def _reminders():

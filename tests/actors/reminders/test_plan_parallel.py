@@ -4,14 +4,14 @@ plan plans only the rest; a dry run, or a caller that wrote something, stays ser
 from datetime import UTC, date, datetime, time
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from actors.reminders import candidates
 from actors.reminders import plan as planning
 from actors.reminders.plan import plan
 from db import Alert, ClinicSettings, Notification, PlanRun, db
 from tests import services
-from tests.actors.reminders.support import booking, clinic, patient
+from tests.actors.reminders.support import booking, clinic, engine_events, patient
 
 # Three zones on the same UTC offset: their windows open at the same instant, so each
 # group's sends must start after the ones the groups before it planned (the shared rate).
@@ -190,17 +190,7 @@ def test_a_pool_without_spare_connections_plans_serially(make_app):
 
 
 def _statements_of(work) -> list[str]:
-    statements = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
-    return statements
+    return [statement for _, _, statement, *_ in engine_events("before_cursor_execute", work)]
 
 
 def _counts(statements) -> list[str]:
