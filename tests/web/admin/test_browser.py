@@ -34,8 +34,9 @@ HOSTILE_VENUE = '"><img src=x onerror=alert(1)>'
 # then fails while draining the dropped socket and never closes the file it was sending
 # (serving.py, ``execute``'s finally), which is collected with a ResourceWarning. The files
 # are the admin's static assets, not anything the app opens; nothing else is ignored.
-pytestmark = pytest.mark.filterwarnings(
+DROPPED_DOWNLOADS = pytest.mark.filterwarnings(
     "ignore:unclosed file <_io.BufferedReader name='[^']*/static/:ResourceWarning")
+pytestmark = DROPPED_DOWNLOADS
 
 
 def _free_port() -> int:
