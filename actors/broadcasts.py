@@ -111,7 +111,7 @@ def progress(broadcast: Broadcast) -> dict[tuple[str, str], int]:
     appointments = select(Appointment.id).where(
         Appointment.location_id == broadcast.location_id,
         Appointment.local_date == broadcast.local_date)
-    # Narrowed by the appointment index first: the key's prefix alone scans the table.
+    # Narrowed by appointment first (the unique index it leads): a key prefix alone scans.
     query = (select(n.channel, n.status, func.count()).where(
         n.kind == Kind.BROADCAST, n.appointment_id.in_(appointments),
         n.dedupe_key.startswith(prefix)).group_by(n.channel, n.status))

@@ -21,6 +21,7 @@ def _prefix(notification: Notification) -> str:
 def resend_count(notification: Notification) -> int:
     """How many resends of ``notification`` exist (what a confirmation page shows)."""
     return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.appointment_id == notification.appointment_id,
         Notification.dedupe_key.like(_prefix(notification) + "%")))
 
 

@@ -22,15 +22,16 @@ INSERT = "INSERT INTO notifications SELECT * FROM planned"
 #: changes are cumulative.
 STEPS = [
     ("the schema as it is", None, INSERT),
-    ("the same, ON CONFLICT (dedupe_key) DO NOTHING", None,
-     INSERT + " ON CONFLICT (dedupe_key) DO NOTHING"),
+    ("the same, ON CONFLICT (appointment_id, dedupe_key) DO NOTHING", None,
+     INSERT + " ON CONFLICT (appointment_id, dedupe_key) DO NOTHING"),
     ("the same, COPY from a file instead", None, "COPY"),
-    ("without ix_notifications_appointment_id", "DROP INDEX ix_notifications_appointment_id",
-     INSERT),
+    ("without the key's own unique index (it goes a release after migration 0015)",
+     "ALTER TABLE notifications DROP CONSTRAINT uq_notifications_dedupe_key", INSERT),
     ("and without ix_notifications_status_due_at", "DROP INDEX ix_notifications_status_due_at",
      INSERT),
-    ("and without the dedupe key's unique index",
-     "ALTER TABLE notifications DROP CONSTRAINT uq_notifications_dedupe_key", INSERT),
+    ("and without the unique index (appointment, dedupe key)",
+     "ALTER TABLE notifications DROP CONSTRAINT uq_notifications_appointment_dedupe_key",
+     INSERT),
 ]
 
 

@@ -3,8 +3,9 @@
 Every source goes through here: planning (hundreds of thousands of rows from one
 ``INSERT … SELECT``), change notices from the webhook and the ETL, the e-mail fallback of a
 refused SMS, and staff resends. One statement inserts the rows (skipping any whose
-``dedupe_key`` exists: the key is what makes a doubled tick, a redelivered webhook or a
-double-clicked button harmless) and writes the history line of exactly the rows it inserted.
+``dedupe_key`` its appointment holds already: the key is what makes a doubled tick, a
+redelivered webhook or a double-clicked button harmless) and writes the history line of
+exactly the rows it inserted.
 
 A plan is one event: the reminders a plan creates ``planned`` point at their plan run
 (``db.plans``: one row per clinic and local day, with its count, written by the same
@@ -23,8 +24,10 @@ from db.base import UTCDateTime, db
 from db.notifications import Notification, NotificationEvent
 from db.plans import PlanRun
 
-#: The unique constraint that makes creation idempotent.
-DEDUPE_KEY = "uq_notifications_dedupe_key"
+#: The unique constraints that make creation idempotent: the key per appointment (every key
+#: names its appointment, db.notifications), and, until the release after migration 0015,
+#: the key alone, which a duplicate meets first.
+DEDUPE_KEYS = ("uq_notifications_appointment_dedupe_key", "uq_notifications_dedupe_key")
 #: What creation returns of each new row.
 RETURNED = ("id", "appointment_id", "kind", "channel", "status", "reason", "due_at",
             "plan_run_id")
@@ -61,7 +64,7 @@ def mark_planned(location_ids, local_date: date, *, source: str, now: datetime) 
 
 def key_taken(error: IntegrityError) -> bool:
     """Whether ``error`` is a notification's ``dedupe_key`` held already."""
-    return getattr(getattr(error.orig, "diag", None), "constraint_name", None) == DEDUPE_KEY
+    return getattr(getattr(error.orig, "diag", None), "constraint_name", None) in DEDUPE_KEYS
 
 
 def _runs(inserted, runs: PlanRuns, *, source: str, now: datetime):
@@ -82,7 +85,8 @@ def _create(statement, *, source: str, now: datetime, detail: str | None, summar
             runs: PlanRuns | None = None, keys_held: bool = False):
     table = Notification.__table__
     if not keys_held:
-        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["appointment_id", "dedupe_key"])
     inserted = statement.returning(*(table.c[name] for name in RETURNED)).cte("inserted")
     history = insert(NotificationEvent).from_select(
         ["notification_id", "from_status", "to_status", "at", "source", "detail"],

@@ -1,5 +1,14 @@
 """Notifications (one message to one patient on one channel) and their status history."""
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from db.base import BigId, UTCDateTime, db, utcnow
@@ -8,6 +17,13 @@ from db.statuses import CHANNELS, KINDS, PENDING, STATUSES, Kind, Status
 
 __all__ = ["CHANNELS", "KINDS", "PENDING", "STATUSES", "Notification", "NotificationEvent",
            "status_check"]
+
+
+#: Every dedupe key names its appointment: ``<kind>:<appointment>:...``, a broadcast's third.
+NAMES_APPOINTMENT = (
+    "CASE split_part(dedupe_key, ':', 1) WHEN 'reply' THEN true "
+    "WHEN 'broadcast' THEN split_part(dedupe_key, ':', 3) = appointment_id::text "
+    "ELSE split_part(dedupe_key, ':', 2) = appointment_id::text END")
 
 
 def status_check(column: str, name: str) -> CheckConstraint:
@@ -22,7 +38,19 @@ class Notification(db.Model):
                       # Only sent rows have a provider's id: a planned row costs no entry.
                       Index("ix_notifications_provider_message_id", "provider_message_id",
                             postgresql_where=text("provider_message_id IS NOT NULL")),
-                      status_check("status", "status"))
+                      status_check("status", "status"),
+                      # What makes a notification unique: the same change, or the same day's
+                      # reminder, is never notified twice, whichever source (webhook, ETL,
+                      # tick) sees it first. Led by the appointment (migration 0015): one
+                      # index serves readers by appointment and by key, and a plan's entries
+                      # go in left to right. Unique per appointment is unique, because
+                      # every key names its appointment (the check; a reply's names its
+                      # answer, stored once). The key's own unique constraint goes one
+                      # release later: the release before 0015 names it in ON CONFLICT.
+                      UniqueConstraint("appointment_id", "dedupe_key",
+                                       name="uq_notifications_appointment_dedupe_key"),
+                      UniqueConstraint("dedupe_key", name="uq_notifications_dedupe_key"),
+                      CheckConstraint(NAMES_APPOINTMENT, name="dedupe_key_names_appointment"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # No foreign keys on these two: checking one locks the appointment's (the patient's) row,
@@ -32,13 +60,11 @@ class Notification(db.Model):
     # that has notifications, as the keys did (migration 0012). No index by patient either
     # (migration 0013): each planned reminder paid an entry for a lookup that goes through
     # the patient's appointments instead (Appointment.patient_id is indexed).
-    appointment_id: Mapped[int] = mapped_column(Integer, index=True)
+    appointment_id: Mapped[int] = mapped_column(Integer)
     patient_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(8))
-    # What makes a notification unique: the same change, or the same day's reminder, is
-    # never notified twice, whichever source (webhook, ETL, tick) sees it first.
-    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(String(160))
     revision: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default=Status.PLANNED)
     due_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -23,8 +23,9 @@ def email_fallback(failed: Notification) -> Notification | None:
     if why_unreachable(failed.patient, "email"):
         return None
     key = reminder_key(failed.appointment_id, day, "email", "fallback")
-    existing = db.session.execute(select(Notification.id).where(Notification.dedupe_key.in_(
-        [reminder_key(failed.appointment_id, day, "email"), key]))).first()
+    existing = db.session.execute(select(Notification.id).where(
+        Notification.appointment_id == failed.appointment_id, Notification.dedupe_key.in_(
+            [reminder_key(failed.appointment_id, day, "email"), key]))).first()
     if existing is not None:
         return None
     created = create_notifications([{

@@ -1,7 +1,7 @@
 """Dedupe keys of reminders: one reminder per appointment, local day and channel.
 
 ``reminder:<appointment id>:<local date>:<channel>[:<variant>]``. The unique constraint on
-``notifications.dedupe_key`` makes a doubled tick or two schedulers harmless. Variants keep
+the appointment and ``dedupe_key`` makes a doubled tick or two schedulers harmless. Variants keep
 records that must not block a real reminder: ``cancelled`` (recorded for a cancelled
 appointment, which may be booked again) and ``fallback`` (the e-mail sent instead of an SMS).
 """

@@ -174,7 +174,7 @@ def test_cancellation_cancels_pending_reminders_in_the_same_transaction(app, cli
     from db import Appointment
     stored = db.session.execute(select(Appointment)).scalar_one()
     reminder = Notification(appointment_id=stored.id, patient_id=appt_row.id, kind="reminder",
-                            channel="sms", dedupe_key="reminder:test", status="planned",
+                            channel="sms", dedupe_key=f"reminder:{stored.id}:test", status="planned",
                             due_at=datetime.now(UTC))
     db.session.add(reminder)
     db.session.commit()

@@ -17,12 +17,15 @@ NOW = datetime(2026, 10, 29, 10, 0, tzinfo=UTC)
 def test_a_planned_reminder_pays_only_for_the_indexes_sending_and_readers_need(app):
     indexes = dict(db.session.execute(text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'notifications'")).all())
-    # By id, by dedupe key (what makes a reminder unique), by appointment (its changes and
-    # its status where staff look; a patient's go through their appointments), and due
-    # rows by status (the dispatch). The provider's id only once a row is sent.
-    assert set(indexes) == {"pk_notifications", "uq_notifications_dedupe_key",
-                            "ix_notifications_appointment_id", "ix_notifications_status_due_at",
+    # By id, by appointment and dedupe key in one (what makes a reminder unique, and an
+    # appointment's changes and status where staff look; a patient's go through their
+    # appointments), and due rows by status (the dispatch). The provider's id only once a
+    # row is sent. The key alone until the release after 0015 (db.notifications).
+    assert set(indexes) == {"pk_notifications", "uq_notifications_appointment_dedupe_key",
+                            "uq_notifications_dedupe_key", "ix_notifications_status_due_at",
                             "ix_notifications_provider_message_id"}
+    assert indexes["uq_notifications_appointment_dedupe_key"].endswith(
+        "USING btree (appointment_id, dedupe_key)")
     assert indexes["ix_notifications_provider_message_id"].endswith(
         "WHERE (provider_message_id IS NOT NULL)")
     # No foreign key (its check fires for every row) and no trigger a plan's row fires:
@@ -71,3 +74,32 @@ def _fallback(appointment, sms_id: int) -> dict:
             "kind": "reminder", "channel": "email", "status": "planned", "due_at": NOW,
             "dedupe_key": f"reminder:{appointment.id}:2026-11-01:email:fallback",
             "fallback_of_id": sms_id}
+
+
+def test_a_key_is_held_once_and_names_its_appointment(app):
+    """Unique per appointment is unique (migration 0015): a key must name its appointment
+    (a broadcast's in third place), so no other appointment's row can hold it."""
+    loc = clinic("L-1", "Europe/London")
+    first = booking(loc, patient("sms"), date(2026, 11, 1))
+    other = booking(loc, patient("sms"), date(2026, 11, 1))
+    db.session.commit()
+
+    def row(appointment, key):
+        return {"appointment_id": appointment.id, "patient_id": appointment.patient_id,
+                "kind": "change", "channel": "sms", "status": "queued", "due_at": NOW,
+                "dedupe_key": key}
+    key = f"change:{first.id}:1:sms"
+    assert len(create_notifications([row(first, key)], source="test", now=NOW)) == 1
+    assert create_notifications([row(first, key)], source="test", now=NOW) == []
+    broadcast = f"broadcast:7:{first.id}:sms"
+    assert len(create_notifications([row(first, broadcast)], source="test", now=NOW)) == 1
+    db.session.commit()
+    # Another appointment's keys, and keys that name no appointment or a different one.
+    wrong = [f"broadcast:{other.id}:{first.id}:sms", f"change:{other.id}0:1:sms",
+             "reminder:test:sms"]
+    for taken in (key, broadcast, *wrong):
+        with pytest.raises(IntegrityError, match="ck_notifications_dedupe_key_names_appointment"):
+            create_notifications([row(other, taken)], source="test", now=NOW)
+        db.session.rollback()
+    assert db.session.scalars(select(Notification.dedupe_key).order_by(Notification.id)
+                              ).all() == [key, broadcast]

@@ -43,7 +43,7 @@ def _reminder(appointment, channel, *path, reason=None):
     notification = Notification(appointment=appointment, patient=appointment.patient,
                                 kind="reminder", channel=channel, status="planned",
                                 due_at=utcnow() - timedelta(minutes=30), revision=1,
-                                dedupe_key=f"r:{appointment.external_id}:{channel}")
+                                dedupe_key=f"r:{appointment.id}:{channel}")
     db.session.add(notification)
     db.session.flush()
     for step in path:
