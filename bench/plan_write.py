@@ -25,8 +25,6 @@ STEPS = [
     ("the same, ON CONFLICT (appointment_id, dedupe_key) DO NOTHING", None,
      INSERT + " ON CONFLICT (appointment_id, dedupe_key) DO NOTHING"),
     ("the same, COPY from a file instead", None, "COPY"),
-    ("without the key's own unique index (it goes a release after migration 0015)",
-     "ALTER TABLE notifications DROP CONSTRAINT uq_notifications_dedupe_key", INSERT),
     ("and without ix_notifications_status_due_at", "DROP INDEX ix_notifications_status_due_at",
      INSERT),
     ("and without the unique index (appointment, dedupe key)",

@@ -24,10 +24,9 @@ from db.base import UTCDateTime, db
 from db.notifications import Notification, NotificationEvent
 from db.plans import PlanRun
 
-#: The unique constraints that make creation idempotent: the key per appointment (every key
-#: names its appointment, db.notifications), and, until the release after migration 0015,
-#: the key alone, which a duplicate meets first.
-DEDUPE_KEYS = ("uq_notifications_appointment_dedupe_key", "uq_notifications_dedupe_key")
+#: The unique constraint that makes creation idempotent: the key per appointment (every key
+#: names its appointment, db.notifications).
+DEDUPE_KEY = "uq_notifications_appointment_dedupe_key"
 #: What creation returns of each new row.
 RETURNED = ("id", "appointment_id", "kind", "channel", "status", "reason", "due_at",
             "plan_run_id")
@@ -64,7 +63,7 @@ def mark_planned(location_ids, local_date: date, *, source: str, now: datetime) 
 
 def key_taken(error: IntegrityError) -> bool:
     """Whether ``error`` is a notification's ``dedupe_key`` held already."""
-    return getattr(getattr(error.orig, "diag", None), "constraint_name", None) in DEDUPE_KEYS
+    return getattr(getattr(error.orig, "diag", None), "constraint_name", None) == DEDUPE_KEY
 
 
 def _runs(inserted, runs: PlanRuns, *, source: str, now: datetime):

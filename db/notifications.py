@@ -45,11 +45,10 @@ class Notification(db.Model):
                       # index serves readers by appointment and by key, and a plan's entries
                       # go in left to right. Unique per appointment is unique, because
                       # every key names its appointment (the check; a reply's names its
-                      # answer, stored once). The key's own unique constraint goes one
-                      # release later: the release before 0015 names it in ON CONFLICT.
+                      # answer, stored once). The key's own unique constraint went a
+                      # release later (migration 0016).
                       UniqueConstraint("appointment_id", "dedupe_key",
                                        name="uq_notifications_appointment_dedupe_key"),
-                      UniqueConstraint("dedupe_key", name="uq_notifications_dedupe_key"),
                       CheckConstraint(NAMES_APPOINTMENT, name="dedupe_key_names_appointment"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

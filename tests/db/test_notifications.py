@@ -20,10 +20,9 @@ def test_a_planned_reminder_pays_only_for_the_indexes_sending_and_readers_need(a
     # By id, by appointment and dedupe key in one (what makes a reminder unique, and an
     # appointment's changes and status where staff look; a patient's go through their
     # appointments), and due rows by status (the dispatch). The provider's id only once a
-    # row is sent. The key alone until the release after 0015 (db.notifications).
+    # row is sent. Not the key alone (migration 0016): unique per appointment is unique.
     assert set(indexes) == {"pk_notifications", "uq_notifications_appointment_dedupe_key",
-                            "uq_notifications_dedupe_key", "ix_notifications_status_due_at",
-                            "ix_notifications_provider_message_id"}
+                            "ix_notifications_status_due_at", "ix_notifications_provider_message_id"}
     assert indexes["uq_notifications_appointment_dedupe_key"].endswith(
         "USING btree (appointment_id, dedupe_key)")
     assert indexes["ix_notifications_provider_message_id"].endswith(
