@@ -50,7 +50,10 @@ class Patient(db.Model):
 
 class Appointment(db.Model):
     __tablename__ = "appointments"
-    __table_args__ = (Index("ix_appointments_local_date_location", "local_date", "location_id"),)
+    # A day's appointments by clinic, and of those the ones first seen after a given time
+    # (planning's bookings too late for their reminder day, migration 0017).
+    __table_args__ = (Index("ix_appointments_local_date_location_created_at", "local_date",
+                            "location_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)

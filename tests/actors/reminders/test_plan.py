@@ -213,8 +213,38 @@ def test_the_check_for_an_existing_reminder_is_an_index_lookup_even_when_none_ex
     assert "Seq Scan on notifications" not in explained
 
 
-def _explain_candidates(location_ids, day) -> str:
-    query = candidates(location_ids, day, datetime.now(UTC), skip_before=None,
+def test_the_bookings_too_late_for_their_day_are_looked_up_not_read_from_the_whole_day(app):
+    # Every plan looks at each day between today and the day it plans for the bookings
+    # first seen after that day's reminder window closed. Those are few; the day's other
+    # appointments (here 5,000, seen a month ago) must not be read to find them.
+    loc = clinic("L-busy", NY)
+    db.session.commit()
+    db.session.execute(text("""
+        INSERT INTO patients (external_id, given_name, family_name, phone, email,
+                              preferred_channel, language, sms_opted_out, email_opted_out,
+                              email_undeliverable, created_at, updated_at)
+        SELECT 'P-' || i, 'Pat', 'Ient', '+1312' || (2000000 + i), 'p' || i || '@example.org',
+               'sms', 'en', false, false, false, now(), now()
+        FROM generate_series(1, 5000) AS i"""))
+    db.session.execute(text("""
+        INSERT INTO appointments (external_id, patient_id, location_id, status, starts_at,
+                                  local_date, source_updated_at, revision, created_at,
+                                  updated_at)
+        SELECT 'A-' || p.id, p.id, :loc, 'booked', :day + time '10:00', :day,
+               :seen, 0, :seen, :seen
+        FROM patients p"""), {"loc": loc.id, "day": TODAY, "seen": TODAY - timedelta(days=30)})
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    tune_transaction()
+    closed = datetime(2026, 10, 26, 16, 0, tzinfo=UTC)  # its reminder window, three days ago
+    explained = _explain_candidates([loc.id], TODAY, skip_before=closed)
+    conditions = [line for line in explained.splitlines() if "Index Cond" in line
+                  and "local_date" in line]
+    assert conditions and all("created_at >=" in line for line in conditions), explained
+
+
+def _explain_candidates(location_ids, day, skip_before=None) -> str:
+    query = candidates(location_ids, day, datetime.now(UTC), skip_before=skip_before,
                        byte_order=keys_sort_by_bytes())
     compiled = query.compile(dialect=db.engine.dialect,
                              compile_kwargs={"render_postcompile": True})
