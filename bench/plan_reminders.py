@@ -4,7 +4,8 @@
 
 Creates a throw-away database on the local PostgreSQL, migrates it, seeds locations,
 patients (60% SMS, 25% e-mail, 15% both) and booked appointments three days ahead with
-``INSERT ... SELECT generate_series``, then times ``actors.reminders.plan.plan`` exactly as
+``INSERT ... SELECT generate_series`` (and as many on each day until then, long known, as a
+service's next days hold), then times ``actors.reminders.plan.plan`` exactly as
 the tick calls it, and a second, doubled plan (which must write nothing). Prints seconds,
 rows/s, the CPU the database's backends spent (the planner waits on them; on a machine
 shared with other work the wall time says less than that), what the server wrote (WAL,
@@ -29,7 +30,11 @@ ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_A
          "America/Phoenix"]
 
 
-def seed(url: str, appointments: int, locations: int, day, zones: int = len(ZONES)) -> None:
+def seed(url: str, appointments: int, locations: int, day, zones: int = len(ZONES),
+         days_before: int = 3) -> None:
+    """``appointments`` booked on ``day`` (one per patient), and as many on each of the
+    ``days_before`` days before it, first seen a month ago, as a service's next days hold:
+    a plan looks through those for bookings too late for their own reminder day."""
     connection = services.pg_connect(url)
     with connection, connection.cursor() as cursor:
         cursor.execute("""
@@ -58,6 +63,17 @@ def seed(url: str, appointments: int, locations: int, day, zones: int = len(ZONE
                        AT TIME ZONE 'America/New_York',
                    %(day)s::date, now(), 0, now(), now()
             FROM patients p""", {"locations": locations, "day": day})
+        cursor.execute("""
+            INSERT INTO appointments (external_id, patient_id, location_id, status, starts_at,
+                                      local_date, source_updated_at, revision, created_at,
+                                      updated_at)
+            SELECT 'A-' || d || '-' || p.id, p.id, 1 + p.id %% %(locations)s, 'booked',
+                   (%(day)s::date - d + time '08:00' + (p.id %% 40) * interval '15 minutes')
+                       AT TIME ZONE 'America/New_York',
+                   %(day)s::date - d, %(seen)s, 0, %(seen)s, %(seen)s
+            FROM patients p, generate_series(1, %(days)s) AS d""",
+                       {"locations": locations, "day": day, "days": days_before,
+                        "seen": day - timedelta(days=30)})
     # What a server does to freshly loaded tables, done before the timed plan instead of
     # during it: a vacuum (with autovacuum on, three million new rows call for one, which
     # could start in the middle of the plan) and the checkpoint that writes the seed's pages.
