@@ -7,6 +7,7 @@ one reading of "which channels a patient chose", "why a patient cannot be reache
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Integer,
     String,
     and_,
     case,
@@ -101,43 +102,58 @@ def _send_slot(channel, status):
     return case((channel == "sms", planned("sms")), else_=planned("email"))
 
 
-def candidates(location_ids, day: date, now: datetime, *, skip_before: datetime | None,
-               byte_order: bool = False, slots: bool = True, existing: bool = True):
+def candidates(location_ids, day: date, now: datetime, *, byte_order: bool = False,
+               slots: bool = True, existing: bool = True):
     """Appointment x chosen channel rows that have no reminder for ``day`` yet.
 
-    ``skip_before`` (the end of the day's own reminder window, already closed) selects the
-    appointments first seen after that window, and booked after it upstream too: those are
-    skipped. Anything older that has no reminder was missed, and stays without a row so that
-    delivery accounting counts it as never planned. ``slots``: number each channel's planned
-    rows in appointment order, the order of their send slots (a sort: only planning needs it).
-    ``existing``: leave out the rows whose reminder exists already (a lookup per row, a
-    quarter of the selection); False selects every row, for a caller that knows none can
-    exist or finds out by writing them (``plan.plan_group``, a day's first plan).
+    ``slots``: number each channel's planned rows in appointment order, the order of their
+    send slots (a sort: only planning needs it). ``existing``: leave out the rows whose
+    reminder exists already (a lookup per row, a quarter of the selection); False selects
+    every row, for a caller that knows none can exist or finds out by writing them
+    (``plan.plan_group``, a day's first plan).
     """
     a, channel = Appointment, _CHANNELS.c.channel
     key = reminder_key_sql(day, channel)
-    if skip_before is not None:
-        status, reason, variant = literal(Status.SKIPPED), literal(SKIP_REASON), key
-        wanted = and_(a.status == "booked", a.starts_at > now, a.created_at >= skip_before,
-                      a.source_updated_at >= skip_before)
-    else:
-        rules = [(a.missing_from_source_at.is_not(None), MISSING_FROM_SOURCE),
-                 *unreachable_rules(channel)]
-        status = case((a.status != "booked", Status.CANCELLED),
-                      *[(condition, Status.SUPPRESSED) for condition, _ in rules],
-                      else_=Status.PLANNED)
-        reason = case((a.status != "booked", "appointment " + a.status),
-                      *[(condition, text) for condition, text in rules], else_=null())
-        # A cancelled appointment may be booked again: its record must not take the key.
-        variant = case((a.status != "booked", key + ":cancelled"), else_=key)
-        wanted = a.status.in_(("booked", "cancelled"))
+    rules = [(a.missing_from_source_at.is_not(None), MISSING_FROM_SOURCE),
+             *unreachable_rules(channel)]
+    status = case((a.status != "booked", Status.CANCELLED),
+                  *[(condition, Status.SUPPRESSED) for condition, _ in rules],
+                  else_=Status.PLANNED)
+    reason = case((a.status != "booked", "appointment " + a.status),
+                  *[(condition, text) for condition, text in rules], else_=null())
+    # A cancelled appointment may be booked again: its record must not take the key.
+    variant = case((a.status != "booked", key + ":cancelled"), else_=key)
     order = _send_slot(channel, status) if slots else null()
     query = (select(a.id.label("appointment_id"), a.patient_id, a.location_id, a.revision,
                     channel.label("channel"), variant.label("dedupe_key"),
                     status.label("status"), reason.label("reason"), order.label("slot"))
              .select_from(chosen_channels())
-             .where(a.location_id.in_(location_ids), a.local_date == day, wanted))
+             .where(a.location_id.in_(location_ids), a.local_date == day,
+                    a.status.in_(("booked", "cancelled"))))
     return query.where(no_reminder_yet(key, byte_order=byte_order)) if existing else query
+
+
+def late_bookings(location_ids, closed: dict, now: datetime, *, byte_order: bool = False):
+    """``candidates``' columns for the bookings too late for their reminder day: on each
+    day of ``closed`` ({appointment day: the end of its own reminder window, already
+    closed}), the appointments first seen after that window, and booked after it upstream
+    too. Those are skipped. Anything older that has no reminder was missed, and stays
+    without a row so that delivery accounting counts it as never planned.
+
+    Every day in one statement, each found by the index of a day's appointments by clinic
+    and first-seen time (migration 0017): the few seen late, not the whole day."""
+    a, channel = Appointment, _CHANNELS.c.channel
+    key = reminder_key_sql(a.local_date, channel)
+    seen_late = or_(*(and_(a.local_date == day, a.created_at >= end, a.source_updated_at >= end)
+                      for day, end in sorted(closed.items())))
+    return (select(a.id.label("appointment_id"), a.patient_id, a.location_id, a.revision,
+                   channel.label("channel"), key.label("dedupe_key"),
+                   literal(Status.SKIPPED).label("status"), literal(SKIP_REASON).label("reason"),
+                   cast(null(), Integer).label("slot"))  # a skipped row takes no send slot
+            .select_from(chosen_channels())
+            .where(a.location_id.in_(location_ids), seen_late, a.status == "booked",
+                   a.starts_at > now)
+            .where(no_reminder_yet(key, byte_order=byte_order)))
 
 
 def candidate_counts(location_ids, day: date, now: datetime, *, byte_order: bool,
@@ -145,7 +161,7 @@ def candidate_counts(location_ids, day: date, now: datetime, *, byte_order: bool
     """How many rows per (channel, status) ``candidates`` would create (no slots, no sort):
     what a parallel plan needs to know of its groups before their first send slots.
     ``existing=False``: as if none existed yet, an upper bound (``candidates``)."""
-    c = candidates(location_ids, day, now, skip_before=None, byte_order=byte_order,
-                   slots=False, existing=existing).subquery()
+    c = candidates(location_ids, day, now, byte_order=byte_order, slots=False,
+                   existing=existing).subquery()
     return {(channel, status): n for channel, status, n in db.session.execute(
         select(c.c.channel, c.c.status, func.count()).group_by(c.c.channel, c.c.status))}

@@ -35,6 +35,7 @@ from actors.reminders.candidates import (  # noqa: F401 - SKIP_REASON & co. are 
     candidates,
     chosen_channels,
     keys_sort_by_bytes,
+    late_bookings,
     no_reminder_yet,
     reminder_key_sql,
     unreachable_rules,
@@ -191,21 +192,21 @@ def plan_group(group: Group, now: datetime, bases: dict, *, dry_run: bool, sourc
         lock_clinics(ids)
     if counted is None or any(counted.values()):
         def write(existing: bool):
-            return _write(candidates(ids, target, now, skip_before=None, byte_order=byte_order,
-                                     existing=existing),
+            return _write(candidates(ids, target, now, byte_order=byte_order, existing=existing),
                           window, now, bases, rates, dry_run=dry_run, source=source,
                           result=result, runs=None if dry_run else new_plan_runs(ids, target))
         if dry_run or parallel.planned_before(group):
             summary = write(existing=True)
         else:
             summary = _first_plan(group, write, now=now, source=source)
+    closed = {}  # the days between, whose own reminder window has closed -> its end
     for offset in range((target - window.day).days):
         passed = window.day + timedelta(days=offset)
         if passed - group.ahead >= local_today(now, group.zone):
             continue  # its own reminder day is still to come (a day planned ahead)
-        closed_at = window_on(passed - group.ahead, group.zone, group.window_text).end
-        summary += _write(candidates(ids, passed, now, skip_before=closed_at,
-                                     byte_order=byte_order),
+        closed[passed] = window_on(passed - group.ahead, group.zone, group.window_text).end
+    if closed:
+        summary += _write(late_bookings(ids, closed, now, byte_order=byte_order),
                           window, now, bases, rates, dry_run=dry_run, source=source,
                           result=result)
     for channel, status, count, last_due in summary:

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select, text
 
-from actors.reminders.candidates import candidates, keys_sort_by_bytes
+from actors.reminders.candidates import candidates, keys_sort_by_bytes, late_bookings
 from actors.reminders.plan import SKIP_REASON, plan, tune_transaction
 from db import Alert, Notification, NotificationEvent, PlanRun, db
 from db.creation import DEDUPE_KEY
@@ -76,6 +76,9 @@ def test_only_open_windows_plan_and_each_channel_once(app):
         assert status("cancelled", "sms") == ("cancelled", "appointment cancelled")
         assert status("later", "sms") is None                      # its day comes tomorrow
         assert status("late_booking", "sms") == ("skipped", SKIP_REASON)
+        late = cast["late_booking"]
+        assert rows[(late.id, "sms")].dedupe_key == \
+            f"reminder:{late.id}:{TARGET - timedelta(days=1)}:sms"  # its own day's key
         planned = rows[(cast["sms"].id, "sms")]
         assert planned.dedupe_key == f"reminder:{cast['sms'].id}:{TARGET}:sms"
     # Exactly: 9 appointments' channels per clinic x 3 clinics, no more.
@@ -236,16 +239,23 @@ def test_the_bookings_too_late_for_their_day_are_looked_up_not_read_from_the_who
     db.session.commit()
     db.session.execute(text("ANALYZE"))
     tune_transaction()
-    closed = datetime(2026, 10, 26, 16, 0, tzinfo=UTC)  # its reminder window, three days ago
-    explained = _explain_candidates([loc.id], TODAY, skip_before=closed)
+    # Today's and the next two days' reminder windows, closed three to one days ago.
+    closed = {TODAY + timedelta(days=n): datetime(2026, 10, 26 + n, 16, 0, tzinfo=UTC)
+              for n in range(3)}
+    explained = _explain(late_bookings([loc.id], closed, datetime.now(UTC),
+                                       byte_order=keys_sort_by_bytes()))
     conditions = [line for line in explained.splitlines() if "Index Cond" in line
                   and "local_date" in line]
-    assert conditions and all("created_at >=" in line for line in conditions), explained
+    assert len(conditions) == 3, explained  # one statement, each day its own index range
+    assert all("created_at >=" in line for line in conditions), explained
 
 
-def _explain_candidates(location_ids, day, skip_before=None) -> str:
-    query = candidates(location_ids, day, datetime.now(UTC), skip_before=skip_before,
-                       byte_order=keys_sort_by_bytes())
+def _explain_candidates(location_ids, day) -> str:
+    return _explain(candidates(location_ids, day, datetime.now(UTC),
+                               byte_order=keys_sort_by_bytes()))
+
+
+def _explain(query) -> str:
     compiled = query.compile(dialect=db.engine.dialect,
                              compile_kwargs={"render_postcompile": True})
     return "\n".join(row[0] for row in db.session.connection().exec_driver_sql(
