@@ -214,6 +214,11 @@ def test_the_check_for_an_existing_reminder_is_an_index_lookup_even_when_none_ex
     explained = _explain_candidates([loc.id for loc, _ in world.values()], TARGET)
     assert DEDUPE_KEY in explained
     assert "Seq Scan on notifications" not in explained
+    # Nor the whole index read again for every candidate, its keys compared in a join
+    # filter: the probe names the candidate's appointment.
+    lines = explained.splitlines()
+    probe = next(n for n, line in enumerate(lines) if DEDUPE_KEY in line)
+    assert "Index Cond: ((appointment_id = appointments.id)" in lines[probe + 1], explained
 
 
 def test_the_bookings_too_late_for_their_day_are_looked_up_not_read_from_the_whole_day(app):
@@ -245,7 +250,7 @@ def test_the_bookings_too_late_for_their_day_are_looked_up_not_read_from_the_who
     explained = _explain(late_bookings([loc.id], closed, datetime.now(UTC),
                                        byte_order=keys_sort_by_bytes()))
     conditions = [line for line in explained.splitlines() if "Index Cond" in line
-                  and "local_date" in line]
+                  and "location_id" in line]
     assert len(conditions) == 3, explained  # one statement, each day its own index range
     assert all("created_at >=" in line for line in conditions), explained
 
