@@ -108,6 +108,15 @@ def _send_slot(channel, status):
     return case((channel == "sms", planned("sms")), else_=planned("email"))
 
 
+def _selected(dedupe_key, status, reason, slot):
+    """The columns planning writes from, of every appointment x chosen channel."""
+    a = Appointment
+    return (select(a.id.label("appointment_id"), a.patient_id, a.location_id, a.revision,
+                   CHANNEL.label("channel"), dedupe_key.label("dedupe_key"),
+                   status.label("status"), reason.label("reason"), slot.label("slot"))
+            .select_from(chosen_channels()))
+
+
 def candidates(location_ids, day: date, now: datetime, *, byte_order: bool = False,
                slots: bool = True, existing: bool = True):
     """Appointment x chosen channel rows that have no reminder for ``day`` yet.
@@ -130,10 +139,7 @@ def candidates(location_ids, day: date, now: datetime, *, byte_order: bool = Fal
     # A cancelled appointment may be booked again: its record must not take the key.
     variant = case((a.status != "booked", key + ":cancelled"), else_=key)
     order = _send_slot(channel, status) if slots else null()
-    query = (select(a.id.label("appointment_id"), a.patient_id, a.location_id, a.revision,
-                    channel.label("channel"), variant.label("dedupe_key"),
-                    status.label("status"), reason.label("reason"), order.label("slot"))
-             .select_from(chosen_channels())
+    query = (_selected(variant, status, reason, order)
              .where(a.location_id.in_(location_ids), a.local_date == day,
                     a.status.in_(("booked", "cancelled"))))
     return query.where(no_reminder_yet(key, byte_order=byte_order)) if existing else query
@@ -152,11 +158,9 @@ def late_bookings(location_ids, closed: dict, now: datetime, *, byte_order: bool
     key = reminder_key_sql(a.local_date, channel)
     seen_late = or_(*(and_(a.local_date == day, a.created_at >= end, a.source_updated_at >= end)
                       for day, end in sorted(closed.items())))
-    return (select(a.id.label("appointment_id"), a.patient_id, a.location_id, a.revision,
-                   channel.label("channel"), key.label("dedupe_key"),
-                   literal(Status.SKIPPED).label("status"), literal(SKIP_REASON).label("reason"),
-                   cast(null(), Integer).label("slot"))  # a skipped row takes no send slot
-            .select_from(chosen_channels())
+    skipped = _selected(key, literal(Status.SKIPPED), literal(SKIP_REASON),
+                        cast(null(), Integer))  # a skipped row takes no send slot
+    return (skipped
             .where(a.location_id.in_(location_ids), seen_late, a.status == "booked",
                    a.starts_at > now)
             .where(no_reminder_yet(key, byte_order=byte_order)))

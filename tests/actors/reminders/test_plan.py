@@ -227,13 +227,7 @@ def test_the_bookings_too_late_for_their_day_are_looked_up_not_read_from_the_who
     # appointments (here 5,000, seen a month ago) must not be read to find them.
     loc = clinic("L-busy", NY)
     db.session.commit()
-    db.session.execute(text("""
-        INSERT INTO patients (external_id, given_name, family_name, phone, email,
-                              preferred_channel, language, sms_opted_out, email_opted_out,
-                              email_undeliverable, created_at, updated_at)
-        SELECT 'P-' || i, 'Pat', 'Ient', '+1312' || (2000000 + i), 'p' || i || '@example.org',
-               'sms', 'en', false, false, false, now(), now()
-        FROM generate_series(1, 5000) AS i"""))
+    _sms_patients(5000)
     db.session.execute(text("""
         INSERT INTO appointments (external_id, patient_id, location_id, status, starts_at,
                                   local_date, source_updated_at, revision, created_at,
@@ -255,6 +249,17 @@ def test_the_bookings_too_late_for_their_day_are_looked_up_not_read_from_the_who
     assert all("created_at >=" in line for line in conditions), explained
 
 
+def _sms_patients(count: int) -> None:
+    """``count`` SMS patients, ids 1..count, written by one statement."""
+    db.session.execute(text("""
+        INSERT INTO patients (external_id, given_name, family_name, phone, email,
+                              preferred_channel, language, sms_opted_out, email_opted_out,
+                              email_undeliverable, created_at, updated_at)
+        SELECT 'P-' || i, 'Pat', 'Ient', '+1312' || (2000000 + i), 'p' || i || '@example.org',
+               'sms', 'en', false, false, false, now(), now()
+        FROM generate_series(1, :count) AS i"""), {"count": count})
+
+
 def _explain_candidates(location_ids, day) -> str:
     return _explain(candidates(location_ids, day, datetime.now(UTC),
                                byte_order=keys_sort_by_bytes()))
@@ -272,13 +277,7 @@ def test_a_day_reads_its_patients_by_key_not_the_whole_patient_list(app):
     # patient and hash the day against them, a cost that grows with the patient list.
     loc = clinic("L-big", NY)
     db.session.commit()
-    db.session.execute(text("""
-        INSERT INTO patients (external_id, given_name, family_name, phone, email,
-                              preferred_channel, language, sms_opted_out, email_opted_out,
-                              email_undeliverable, created_at, updated_at)
-        SELECT 'P-' || i, 'Pat', 'Ient', '+1312' || (2000000 + i), 'p' || i || '@example.org',
-               'sms', 'en', false, false, false, now(), now()
-        FROM generate_series(1, 20000) AS i"""))
+    _sms_patients(20000)
     db.session.execute(text("""
         INSERT INTO appointments (external_id, patient_id, location_id, status, starts_at,
                                   local_date, source_updated_at, revision, created_at,
