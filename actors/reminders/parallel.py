@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from sqlalchemy import exists, select, text
 
+from actors.reminders.tuning import tune_transaction
 from db import PlanRun, db
 
 #: Connections a plan uses at once: the 2-core machine the goal was set on (1M appointments
@@ -63,7 +64,6 @@ def usable(groups, wanted: int) -> int:
 
 def _on_own_connection(app, work, *, commit: bool):
     """``work()`` in a transaction of its own (an app context: its own session)."""
-    from actors.reminders.plan import tune_transaction
     with app.app_context():
         try:
             tune_transaction()

@@ -24,7 +24,6 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import BigInteger, case, cast, literal, null, select
-from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
 from actors.clinic_settings import rules_by_location
@@ -42,6 +41,7 @@ from actors.reminders.candidates import (  # noqa: F401 - SKIP_REASON & co. are 
 )
 from actors.reminders.lock import lock_clinics
 from actors.reminders.send_clock import SendClock, due_at_slot
+from actors.reminders.tuning import tune_transaction
 from actors.reminders.window import Window, local_today, open_window, window_on
 from db import (
     Location,
@@ -149,30 +149,6 @@ def _check_fit(tz, window, summary, rates, headroom, result, part="") -> None:
             f"{usable_end:%H:%M}Z to leave {headroom:.0%} of the window for retries"),
             count=count)
         result.overflows.append(key)
-
-
-def tune_transaction() -> None:
-    """A zone's day is one statement of up to a few hundred thousand rows: its sort (the send
-    slots) and the rows it returns fit in memory instead of spilling to temporary files,
-    and it is not JIT-compiled (its cost estimate asks for it; compiling took ~10% of a
-    200,000-row statement and bought nothing: the time is in writing rows, not in
-    expressions). For this transaction only; other queries keep the server's defaults.
-
-    No sequential scans either: the check for an existing reminder must be a lookup in the
-    unique key's index per candidate. Planned while ``notifications`` looks empty to the
-    statistics (a new deployment's first day, or a group beside one another connection is
-    writing), the planner may choose to scan the table per candidate instead: one such
-    group of 200,000 ran for minutes instead of seconds.
-
-    Nor hash or merge joins: a candidate's patient is one lookup by primary key. Left to
-    choose, the planner read the whole patient table to join a day's appointments (all
-    1,000,000 for a zone's 200,000 appointments: a third of a count, a tenth of a group's
-    statement, and it grows with the patient list, not the day). Nor parallel workers: a
-    plan already keeps the machine's cores busy with its groups' connections."""
-    for setting in ("work_mem = '64MB'", "jit = off", "enable_seqscan = off",
-                    "enable_hashjoin = off", "enable_mergejoin = off",
-                    "max_parallel_workers_per_gather = 0"):
-        db.session.execute(sql_text(f"SET LOCAL {setting}"))
 
 
 def plan_group(group: Group, now: datetime, bases: dict, *, dry_run: bool, source: str,

@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select, text
 
 from actors.reminders.candidates import candidates, keys_sort_by_bytes, late_bookings
-from actors.reminders.plan import SKIP_REASON, plan, tune_transaction
+from actors.reminders.plan import SKIP_REASON, plan
+from actors.reminders.tuning import tune_transaction
 from db import Alert, Notification, NotificationEvent, PlanRun, db
 from db.creation import DEDUPE_KEY
 from tests.actors.reminders.support import booking, clinic, patient
