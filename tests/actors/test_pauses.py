@@ -31,6 +31,11 @@ PHONES = {"L-1": "+13125550101", "L-2": "+13125550102"}
 
 @pytest.fixture
 def app(make_app):
+    # Each test's own clock and zone, not the collection's: the suite may reach this module
+    # long after it was imported, when the zone taken then is past its window.
+    global NOW, ZONE
+    NOW = utcnow()
+    ZONE = midday_zone(NOW)
     app = make_app(REMINDER_WINDOW="10:00-14:00", ALERT_EMAIL_TO=ONCALL)
     with app.app_context():
         yield app

@@ -45,8 +45,12 @@ def booking(location: Location, person: Patient, day: date, at: time = time(10, 
 
 
 def midday_zone(now: datetime) -> str:
-    """A fixed-offset zone where ``now`` is around noon: real sends need a real open window."""
-    offset = 12 - now.astimezone(UTC).hour
+    """A fixed-offset zone where ``now`` is within half an hour of noon: real sends need a real
+    open window. Rounded, not truncated: a module that takes ``now`` at collection runs its
+    tests minutes later, and 12:59 there had become 13:00, the end of a 10:00-14:00 window's
+    sending time once the retry headroom is kept (a reminder-overflow alert nobody planned)."""
+    utc = now.astimezone(UTC)
+    offset = round(12 - utc.hour - utc.minute / 60)
     offset = max(-12, min(14, offset if offset <= 12 else offset - 24))
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc signs are inverted
 

@@ -26,6 +26,11 @@ ZONE = midday_zone(NOW)
 
 @pytest.fixture
 def app(make_app):
+    # Each test's own clock and zone, not the collection's: the suite may reach this module
+    # long after it was imported, when the zone taken then is past its window.
+    global NOW, ZONE
+    NOW = utcnow()
+    ZONE = midday_zone(NOW)
     app = make_app(REMINDER_WINDOW="10:00-14:00")
     with app.app_context():
         yield app
