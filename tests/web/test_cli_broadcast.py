@@ -2,6 +2,7 @@
 each booked patient's message once, is audited, and shows in ``report delivery``."""
 import csv
 import io
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -22,12 +23,13 @@ def _count(model) -> int:
 
 def test_dry_run_then_create(app, fake_providers):
     twilio, _ = fake_providers
-    today = utcnow().astimezone(ZoneInfo(NY)).date()
+    # Tomorrow: today's broadcast ends at New York's midnight, which a run may reach.
+    day = utcnow().astimezone(ZoneInfo(NY)).date() + timedelta(days=1)
     clinic = _location("L-1", NY)
-    patients = [_book(clinic, today, 1), _book(clinic, today, 2, email=False)]
+    patients = [_book(clinic, day, 1), _book(clinic, day, 2, email=False)]
     db.session.commit()
-    args = ["broadcast", "create", "--location", "L-1", "--date", today.isoformat(),
-            "--text", "Closed today: burst pipe.", "--channel", "sms"]
+    args = ["broadcast", "create", "--location", "L-1", "--date", day.isoformat(),
+            "--text", "Closed tomorrow: burst pipe.", "--channel", "sms"]
     dry = _run(app, *args, "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "sms: 2 booked, 2 reachable" in dry.output and "1 segment(s)" in dry.output
@@ -40,8 +42,9 @@ def test_dry_run_then_create(app, fake_providers):
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "broadcast"))
     assert entry.account == "cli" and entry.detail.endswith("2 notifications")
 
-    report = _run(app, "report", "delivery", "--from", today.isoformat(),
-                  "--to", today.isoformat(), "--format", "csv")
+    # Reported by the day the sends were due (today), whichever side of midnight it is now.
+    report = _run(app, "report", "delivery", "--from", (day - timedelta(days=1)).isoformat(),
+                  "--to", day.isoformat(), "--format", "csv")
     rows = [r for r in csv.DictReader(io.StringIO(report.stdout)) if r["kind"] == "broadcast"]
     assert [(r["location"], r["channel"], r["due"]) for r in rows] == [("L-1", "sms", "2")]
 

@@ -91,7 +91,7 @@ def make_clinic(*, given_name="Ada", venue="Main St Clinic") -> Clinic:
                           dedupe_key=reminder_key(appointment.id, appointment.local_date, "sms"))
     pending = Notification(appointment=appointment, patient=patient, kind="change",
                            channel="sms", dedupe_key=f"change:{appointment.id}:1:sms",
-                           status="planned", due_at=now + timedelta(hours=1), revision=1)
+                           status="planned", due_at=now, revision=1)  # due at once, as a change is
     db.session.add_all([failed, pending])
     db.session.flush()
     for step in ("queued", "sending"):

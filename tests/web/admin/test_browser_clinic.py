@@ -77,7 +77,7 @@ def test_a_receptionist_finds_the_patient_reads_the_reminder_and_the_move(live, 
     expect(row).to_have_count(1)
     status = row.locator('.reminder-status[data-channel="sms"]')
     expect(status).to_contain_text("Reminder delivered by SMS")
-    expect(status).to_contain_text(re.compile(r"\w{3} \d{1,2} \w{3}, \d{1,2}:\d\d [AP]M PST"))
+    expect(status).to_contain_text(re.compile(r"\w{3} \d{1,2} \w{3}, \d{1,2}:\d\d [AP]M P[SD]T"))
 
     row.get_by_role("link", name="P-1").click()
     page.get_by_role("link", name="A-1001").click()
@@ -85,7 +85,7 @@ def test_a_receptionist_finds_the_patient_reads_the_reminder_and_the_move(live, 
     venue = changes.locator("tr", has_text="Venue")
     expect(venue).to_contain_text("Old Town Clinic (L-3)")
     expect(venue).to_contain_text("→ Main St Clinic (L-1)")
-    expect(changes.locator("tr", has_text="Time")).to_contain_text("PST")
+    expect(changes.locator("tr", has_text="Time")).to_contain_text(re.compile("P[SD]T"))
     expect(page.locator("#timeline")).to_contain_text("Reminder by SMS: sent → delivered")
 
     page.get_by_role("link", name="Today").click()

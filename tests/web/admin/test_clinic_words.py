@@ -62,9 +62,10 @@ def _check(where: str, text: str, ids: set[str]) -> None:
     assert not shown, (where, "database ids shown", shown)
 
 
-@pytest.mark.parametrize("zone, abbreviation", [("America/Los_Angeles", "PST"),
-                                                ("Europe/Berlin", "CET")])
-def test_every_page_speaks_clinic_time_and_external_ids(make_app, zone, abbreviation):
+# Either name of the zone: the pages show today and days ahead, which summer time may split.
+@pytest.mark.parametrize("zone, abbreviations", [("America/Los_Angeles", ("PST", "PDT")),
+                                                 ("Europe/Berlin", ("CET", "CEST"))])
+def test_every_page_speaks_clinic_time_and_external_ids(make_app, zone, abbreviations):
     app = make_app(CLINIC_TIMEZONE=zone, **FAST_HASH)
     with app.app_context():
         day = seed_day(zone)
@@ -97,7 +98,7 @@ def test_every_page_speaks_clinic_time_and_external_ids(make_app, zone, abbrevia
             _check(f"{account} {url}", text, ids)
         page = visible_text(client.get(f"/admin/appointment/timeline/{ada}")
                             .get_data(as_text=True))
-        assert abbreviation in page and "P-1" in page and "A-1001" in page
+        assert any(name in page for name in abbreviations) and "P-1" in page and "A-1001" in page
     assert walked > 40
     csv = client.get(f"/admin/calls/export.csv?day={due_day}").get_data(as_text=True)
     assert "A-1002" in csv
