@@ -20,7 +20,9 @@ DAY = date(2030, 1, 7)
 
 @pytest.fixture
 def simulator():
-    sim = UpstreamSimulator(token=TOKEN, page_size=10, timeout_seconds=0.5).start()
+    # A read timeout of a second, not a fifth: a loaded CI machine once took longer than 0.2 s
+    # to answer a 5xx, which the test then saw as a timeout.
+    sim = UpstreamSimulator(token=TOKEN, page_size=10, timeout_seconds=1.5).start()
     sim.seed(25, start=DAY, days=1)
     yield sim
     sim.stop()
@@ -29,7 +31,7 @@ def simulator():
 def _client(sim, *, token=TOKEN, retries=5, retry_after_max=7.0, sleeps=None):
     policy = RetryPolicy(retries=retries, base_seconds=0.1, max_seconds=2.0,
                          retry_after_max_seconds=retry_after_max)
-    return UpstreamClient(sim.url, token, connect_timeout=1.0, read_timeout=0.2, policy=policy,
+    return UpstreamClient(sim.url, token, connect_timeout=1.0, read_timeout=1.0, policy=policy,
                           rng=random.Random(3),
                           sleep=(sleeps.append if sleeps is not None else lambda s: None))
 
