@@ -50,8 +50,7 @@ def midday_zone(now: datetime) -> str:
     tests minutes later, and 12:59 there had become 13:00, the end of a 10:00-14:00 window's
     sending time once the retry headroom is kept (a reminder-overflow alert nobody planned)."""
     utc = now.astimezone(UTC)
-    offset = round(12 - utc.hour - utc.minute / 60)
-    offset = max(-12, min(14, offset if offset <= 12 else offset - 24))
+    offset = round(12 - utc.hour - utc.minute / 60)  # -12 (Etc/GMT+12) to +12, all real zones
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc signs are inverted
 
 

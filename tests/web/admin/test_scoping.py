@@ -32,8 +32,8 @@ def seeded(make_module_app):
                               other_quarantined=seeded.other_quarantined,
                               # the seeded day, not the one at request time: the module may
                               # cross the clinic's midnight
-                              calls=seeded.failed.due_at.astimezone(
-                                  ZoneInfo("America/Los_Angeles")).date().isoformat())
+                              calls=seeded.failed.due_at.astimezone(ZoneInfo(
+                                  seeded.ada.location.timezone)).date().isoformat())
     # No app context held across requests: Flask-Login keeps the user in it, and two
     # accounts' clients would share one.
     yield app, day
